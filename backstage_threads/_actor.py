@@ -1,0 +1,69 @@
+"""The `Actor` base class users subclass."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from ._supervision import DEFAULT_STRATEGY
+
+if TYPE_CHECKING:
+    from ._cell import ActorCell
+    from ._supervision import Failure, SupervisorStrategy
+
+__all__ = ["Actor", "M"]
+
+M = TypeVar("M")
+
+
+class Actor(Generic[M]):
+    """An object that owns its state and talks only by messages.
+
+    Subclass it and override the hooks. The runtime calls them one at a time, so
+    the actor's state needs no lock: each turn happens-after the previous one.
+
+    Hooks:
+        on_start: Before the first message (and again after a restart).
+        receive: For each message; the return value is the reply to an ask.
+        on_stop: Once, after the actor's children have stopped.
+
+    A hook that raises reports the failure to the parent's supervisor strategy
+    (`supervisor_strategy`), which decides to resume, restart, stop or escalate.
+
+    Thread safety: an actor instance is touched only by the thread running its
+    current turn. Other threads talk to it through its `ActorRef`.
+    """
+
+    #: How this actor supervises its children; None means the default
+    #: (one-for-one, restart, at most 3 restarts in 5 seconds).
+    supervisor_strategy: SupervisorStrategy | None = None
+
+    _context: ActorCell
+
+    @property
+    def context(self) -> ActorCell:
+        """The actor's runtime context: its ref, parent, system, spawn and stop.
+
+        Raises:
+            RuntimeError: If the actor was created outside `spawn`.
+        """
+        try:
+            return self._context
+        except AttributeError:
+            raise RuntimeError(
+                f"{type(self).__name__} has no context: actors must be created by "
+                "ActorSystem.spawn or context.spawn, not instantiated directly"
+            ) from None
+
+    def on_start(self) -> None:
+        """Called before the first message is received."""
+
+    def receive(self, message: M) -> Any:
+        """Handle one message; the return value answers an ask."""
+        raise NotImplementedError(f"{type(self).__name__} does not override receive()")
+
+    def on_stop(self) -> None:
+        """Called once when the actor stops, after its children stopped."""
+
+    def on_child_failure(self, failure: Failure) -> None:
+        """Decide what happens to a failed child (see `SupervisorStrategy`)."""
+        (self.supervisor_strategy or DEFAULT_STRATEGY).handle(self.context, failure)

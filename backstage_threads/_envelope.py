@@ -1,0 +1,85 @@
+"""Ask envelopes and reply slots.
+
+A `tell` enqueues the bare message; an ask enqueues an `Ask` envelope carrying a
+reply target, so the per-message check is one ``type(item) is Ask``.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import InvalidStateError
+from typing import Protocol
+
+from ._errors import AskTimeoutError
+
+__all__ = ["Ask", "Reply", "ReplyTarget", "settle_error", "settle_result"]
+
+
+class ReplyTarget(Protocol):
+    """What an ask's reply is written to: a `Reply` or a `concurrent.futures.Future`."""
+
+    def set_result(self, result: object, /) -> None: ...
+    def set_exception(self, exception: BaseException | None, /) -> None: ...
+
+
+class Ask:
+    """A message that expects a reply."""
+
+    __slots__ = ("message", "reply")
+
+    def __init__(self, message: object, reply: ReplyTarget) -> None:
+        self.message = message
+        self.reply = reply
+
+
+def settle_result(reply: ReplyTarget, result: object) -> None:
+    """Deliver a reply; a future the asker cancelled simply ignores it."""
+    try:
+        reply.set_result(result)
+    except InvalidStateError:
+        pass
+
+
+def settle_error(reply: ReplyTarget, error: BaseException) -> None:
+    """Fail an ask; a future the asker cancelled simply ignores it."""
+    try:
+        reply.set_exception(error)
+    except InvalidStateError:
+        pass
+
+
+class Reply:
+    """A one-shot reply slot for a blocking `ask`.
+
+    A `concurrent.futures.Future` costs a Condition and several Python-level lock
+    operations; this slot costs one C lock, created held and released exactly once
+    by whoever settles it. The runtime settles every ask exactly once.
+
+    Thread safety: `set_result`/`set_exception` are called once, from any thread;
+    `wait` from the asking thread. The lock release publishes the fields.
+    """
+
+    __slots__ = ("_done", "_error", "_value")
+
+    def __init__(self) -> None:
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._value: object = None
+        self._error: BaseException | None = None
+
+    def set_result(self, result: object, /) -> None:
+        self._value = result
+        self._done.release()
+
+    def set_exception(self, exception: BaseException | None, /) -> None:
+        self._error = exception
+        self._done.release()
+
+    def wait(self, timeout: float | None, what: str) -> object:
+        """Wait for the reply; raise the actor's exception or `AskTimeoutError`."""
+        if not self._done.acquire(timeout=-1 if timeout is None else timeout):
+            raise AskTimeoutError(f"no reply from {what} within {timeout} s")
+        error = self._error
+        if error is not None:
+            raise error
+        return self._value

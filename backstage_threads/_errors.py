@@ -1,0 +1,71 @@
+"""Exceptions raised by backstage_threads.
+
+Every exception the package raises on purpose derives from `BackstageError`, and
+also from the builtin a caller would naturally catch::
+
+    BackstageError
+    ├── ActorStoppedError (RuntimeError)     the target has stopped; the message is a dead letter
+    ├── ActorSystemClosedError (RuntimeError) the system is shutting down or shut down
+    ├── AskTimeoutError (TimeoutError)        no reply within the ask's timeout
+    ├── MailboxFullError (RuntimeError)       FAIL policy or tell_nowait on a full mailbox
+    ├── SendTimeoutError (TimeoutError)       a BLOCK send found no room within its timeout
+    ├── DeadlockError (RuntimeError)          a call would wait on its own thread
+    ├── DuplicateNameError (ValueError)       a sibling already has that name
+    └── ActorFailedError (RuntimeError)       wraps a failure whose original is its __cause__
+
+Misuse (a negative timeout, a non-callable factory) raises plain `ValueError` or
+`TypeError` with a message naming the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ActorFailedError",
+    "ActorStoppedError",
+    "ActorSystemClosedError",
+    "AskTimeoutError",
+    "BackstageError",
+    "DeadlockError",
+    "DuplicateNameError",
+    "MailboxFullError",
+    "SendTimeoutError",
+]
+
+
+class BackstageError(Exception):
+    """Base class of every exception backstage_threads raises on purpose."""
+
+
+class ActorStoppedError(BackstageError, RuntimeError):
+    """The target actor has stopped; the message was recorded as a dead letter."""
+
+
+class ActorSystemClosedError(BackstageError, RuntimeError):
+    """The actor system is shutting down or has shut down."""
+
+
+class AskTimeoutError(BackstageError, TimeoutError):
+    """An ask received no reply within its timeout.
+
+    The message may still be processed later; its reply is then discarded.
+    """
+
+
+class MailboxFullError(BackstageError, RuntimeError):
+    """A mailbox had no room and the send was not allowed to wait."""
+
+
+class SendTimeoutError(BackstageError, TimeoutError):
+    """A send under `Overflow.BLOCK` found no room within its timeout."""
+
+
+class DeadlockError(BackstageError, RuntimeError):
+    """A blocking call would wait on the thread that has to answer it."""
+
+
+class DuplicateNameError(BackstageError, ValueError):
+    """A sibling actor already has the requested name."""
+
+
+class ActorFailedError(BackstageError, RuntimeError):
+    """An actor failed; the original exception is this error's ``__cause__``."""

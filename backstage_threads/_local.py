@@ -1,0 +1,27 @@
+"""Per-thread runtime state: which worker, and which actor turn, this thread runs."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._cell import ActorCell
+
+__all__ = ["current"]
+
+
+class _Current(threading.local):
+    """What the calling thread is doing for the runtime.
+
+    Attributes:
+        on_worker: True on a shared worker thread, which must never block on a
+            full mailbox (a pool whose workers all block deadlocks).
+        cell: The actor whose turn this thread is running, or None.
+    """
+
+    on_worker: bool = False
+    cell: ActorCell | None = None
+
+
+current = _Current()

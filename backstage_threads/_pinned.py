@@ -1,0 +1,51 @@
+"""Dedicated threads for pinned actors (actors that block)."""
+
+from __future__ import annotations
+
+import threading
+from queue import SimpleQueue
+from typing import TYPE_CHECKING
+
+from ._local import current
+
+if TYPE_CHECKING:
+    from ._cell import ActorCell
+
+__all__ = ["PinnedThread"]
+
+
+class PinnedThread:
+    """Runs the turns of one pinned actor on a thread of its own.
+
+    Blocking inside a pinned actor (I/O, sleeps, long C calls) holds only this
+    thread, never a shared worker. A send from a pinned actor to a full BLOCK
+    mailbox waits here like a plain thread, which is safe for the same reason.
+
+    Thread safety: `submit` and `close` may be called from any thread. The
+    queue is a C ``SimpleQueue``: one put per scheduling, not per message.
+    """
+
+    __slots__ = ("_budget", "_queue", "thread")
+
+    def __init__(self, name: str, budget: int) -> None:
+        self._budget = budget
+        self._queue: SimpleQueue[ActorCell | None] = SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name=name)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def submit(self, cell: ActorCell) -> None:
+        self._queue.put(cell)
+
+    def close(self) -> None:
+        """Let the thread exit once it has finished the turn in hand."""
+        self._queue.put(None)
+
+    def _run(self) -> None:
+        current.on_worker = False
+        while True:
+            cell = self._queue.get()
+            if cell is None:
+                return
+            cell._run_turn(self._budget)

@@ -1,0 +1,292 @@
+"""`ActorSystem`: owns the workers, the actor tree and the dead letters."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from loguru import logger
+
+from ._actor import Actor
+from ._cell import ActorCell, Factory
+from ._deadletters import DEFAULT_HISTORY, DeadLetters
+from ._errors import ActorSystemClosedError
+from ._mailbox import DEFAULT_CAPACITY
+from ._overflow import Overflow
+from ._pinned import PinnedThread
+from ._ref import ActorRef
+from ._scheduler import DEFAULT_BUDGET, Scheduler, WorkerStatistics
+from ._supervision import Failure
+from ._validate import check_positive_int, check_timeout
+
+__all__ = ["ActorSystem", "ShutdownReport", "SystemStatistics"]
+
+#: Default time `shutdown` gives actors to stop and threads to exit.
+DEFAULT_SHUTDOWN_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SystemStatistics:
+    """Counters of one actor system, summed over its workers on demand."""
+
+    workers: tuple[WorkerStatistics, ...]
+    turns: int
+    messages: int
+    steals: int
+    parks: int
+    dead_letters: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShutdownReport:
+    """What `ActorSystem.shutdown` achieved.
+
+    Attributes:
+        clean: True when every actor stopped and every thread exited in time.
+        unstopped: Paths of actors that had not stopped by the deadline.
+        threads_alive: Names of threads the system started that are still alive.
+    """
+
+    clean: bool
+    unstopped: tuple[str, ...]
+    threads_alive: tuple[str, ...]
+
+
+class _Guardian(Actor[Any]):
+    """The root of user actors (``/user``); it takes no messages."""
+
+    def receive(self, message: Any) -> Any:
+        raise TypeError(f"the /user guardian takes no messages, got {message!r}")
+
+
+class ActorSystem:
+    """A pool of worker threads running a tree of actors.
+
+    Use it as a context manager: leaving the block shuts down gracefully.
+
+    Args:
+        name: Prefix of thread names (``backstage-worker-0``...).
+        workers: Worker threads (default: the CPU count).
+        budget: Messages one actor may process per turn before yielding.
+        dead_letter_history: How many recent dead letters to keep for inspection.
+        shutdown_timeout: Seconds `__exit__` gives the shutdown.
+
+    Thread safety: every public method may be called from any thread.
+    """
+
+    def __init__(
+        self,
+        name: str = "backstage",
+        *,
+        workers: int | None = None,
+        budget: int = DEFAULT_BUDGET,
+        dead_letter_history: int = DEFAULT_HISTORY,
+        shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"system name must be a non-empty str, got {name!r}")
+        if workers is not None:
+            check_positive_int(workers, "workers")
+        check_positive_int(budget, "budget")
+        self.name = name
+        self._shutdown_timeout = check_timeout(shutdown_timeout, "shutdown_timeout")
+        # Guards every cell's _children and _stopped_event, the STOPPING/STOPPED
+        # transitions, _pinned, _uid and _closing. Never held while user code runs.
+        self._tree_lock = threading.Lock()
+        # Guards the lazy creation of mailbox side structures (spill, waiters, muted).
+        self._lazy_guard = threading.Lock()
+        self._uid = 0
+        self._closing = False
+        self._closed = False
+        self._pinned: dict[ActorCell, PinnedThread] = {}
+        self._failure: Failure | None = None
+        self._terminated = threading.Event()
+        self.dead_letters = DeadLetters(dead_letter_history)
+        self._scheduler = Scheduler(workers, budget, name)
+        self._root = ActorCell(
+            self, None, "user", _Guardian, None, Overflow.BLOCK, self._scheduler.submit
+        )
+        self._scheduler.start()
+        self._root._scheduled.acquire()
+        self._root._schedule()
+
+    # -- public API --------------------------------------------------------------------
+
+    def spawn(
+        self,
+        factory: type[Actor[Any]] | Factory,
+        *,
+        name: str | None = None,
+        capacity: int | None = DEFAULT_CAPACITY,
+        overflow: Overflow = Overflow.BLOCK,
+        pinned: bool = False,
+    ) -> ActorRef[Any]:
+        """Start a top-level actor under ``/user``; see `ActorCell.spawn`."""
+        if self._closing:
+            raise ActorSystemClosedError(f"actor system {self.name!r} is shut down; cannot spawn")
+        return self._root.spawn(
+            factory, name=name, capacity=capacity, overflow=overflow, pinned=pinned
+        )
+
+    def lookup(self, path: str) -> ActorRef[Any] | None:
+        """The live actor at ``path`` (such as ``/user/app/db``), or None.
+
+        Raises:
+            ValueError: If ``path`` is not an absolute path under ``/user``.
+        """
+        if not isinstance(path, str) or not path.startswith("/user"):
+            raise ValueError(f"actor paths start with '/user', got {path!r}")
+        parts = [p for p in path.split("/")[2:] if p]
+        if path != "/user" + "".join("/" + p for p in parts):
+            raise ValueError(f"malformed actor path {path!r}: expected '/user/name/name...'")
+        cell: ActorCell | None = self._root
+        with self._tree_lock:
+            for part in parts:
+                children = cell._children if cell is not None else None
+                cell = children.get(part) if children else None
+        return cell._ref if cell is not None and cell.is_alive else None
+
+    @property
+    def workers(self) -> int:
+        """How many shared worker threads the system runs."""
+        return self._scheduler.size
+
+    @property
+    def failure(self) -> Failure | None:
+        """The failure that escalated to the top and stopped the system, if any."""
+        return self._failure
+
+    def statistics(self) -> SystemStatistics:
+        """A snapshot of the workers' counters, summed now."""
+        workers = self._scheduler.statistics()
+        return SystemStatistics(
+            workers=workers,
+            turns=sum(w.turns for w in workers),
+            messages=sum(w.messages for w in workers),
+            steals=sum(w.steals for w in workers),
+            parks=sum(w.parks for w in workers),
+            dead_letters=self.dead_letters.count,
+        )
+
+    def wait_terminated(self, timeout: float | None = None) -> bool:
+        """Wait until every actor has stopped; return False on timeout."""
+        return self._terminated.wait(check_timeout(timeout))
+
+    def shutdown(self, timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT) -> ShutdownReport:
+        """Stop every actor (children first), then every thread the system started.
+
+        Actors finish the message in hand; what is left in mailboxes becomes dead
+        letters; blocked senders are released with `ActorStoppedError`. Threads
+        are joined within ``timeout`` seconds in all. Idempotent.
+        """
+        timeout = check_timeout(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._tree_lock:
+            self._closing = True
+        self._root._request_stop("actor system shut down")
+        stopped = self._root._wait_stopped(_remaining(deadline))
+        unstopped = () if stopped else self._live_paths()
+        stuck = self._scheduler.shutdown(_remaining(deadline))
+        with self._tree_lock:
+            pinned = list(self._pinned.values())
+            self._pinned.clear()
+        for thread in pinned:
+            thread.close()
+        for thread in pinned:
+            thread.thread.join(_remaining(deadline))
+            if thread.thread.is_alive():
+                stuck.append(thread.thread.name)
+        self._closed = True
+        report = ShutdownReport(not unstopped and not stuck, unstopped, tuple(stuck))
+        if not report.clean:
+            logger.bind(system=self.name).warning(
+                "shutdown incomplete: actors not stopped {}, threads alive {}",
+                report.unstopped,
+                report.threads_alive,
+            )
+        return report
+
+    def __enter__(self) -> ActorSystem:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown(self._shutdown_timeout)
+
+    def __repr__(self) -> str:
+        return f"<ActorSystem {self.name!r} workers={self.workers}>"
+
+    # -- runtime hooks -------------------------------------------------------------------
+
+    def _next_uid(self) -> int:
+        # Called with _tree_lock held.
+        self._uid += 1
+        return self._uid
+
+    def _spawn_cell(
+        self,
+        parent: ActorCell,
+        factory: Factory,
+        name: str | None,
+        capacity: int | None,
+        overflow: Overflow,
+        pinned: bool,
+    ) -> ActorCell:
+        budget = self._scheduler.budget
+        runner: list[PinnedThread] = []
+
+        def make(child_name: str) -> ActorCell:
+            dispatch = self._scheduler.submit
+            if pinned:
+                thread = PinnedThread(f"{self.name}-pinned-{parent._path}/{child_name}", budget)
+                runner.append(thread)
+                dispatch = thread.submit
+            return ActorCell(self, parent, child_name, factory, capacity, overflow, dispatch)
+
+        cell = parent._add_child(name, make)
+        if runner:
+            with self._tree_lock:
+                self._pinned[cell] = runner[0]
+            runner[0].start()
+        cell._scheduled.acquire()
+        cell._schedule()
+        return cell
+
+    def _cell_stopped(self, cell: ActorCell) -> None:
+        with self._tree_lock:
+            thread = self._pinned.pop(cell, None)
+        if thread is not None:
+            thread.close()
+        if cell is self._root:
+            self._terminated.set()
+
+    def _root_failed(self, failure: Failure) -> None:
+        self._failure = failure
+        logger.bind(actor=failure.child.path).opt(exception=failure.error).error(
+            "failure escalated to the top; stopping actor system {}", self.name
+        )
+        with self._tree_lock:
+            self._closing = True
+        self._root._request_stop("failure escalated to the top")
+
+    def _report_hook_error(self, cell: ActorCell, hook: str, error: Exception) -> None:
+        logger.bind(actor=cell._path).opt(exception=error).error(
+            "{} failed in {}", cell._path, hook
+        )
+
+    def _live_paths(self) -> tuple[str, ...]:
+        paths: list[str] = []
+        with self._tree_lock:
+            stack = [self._root]
+            while stack:
+                cell = stack.pop()
+                if cell.is_alive:
+                    paths.append(cell._path)
+                if cell._children:
+                    stack.extend(cell._children.values())
+        return tuple(sorted(paths))
+
+
+def _remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
