@@ -15,7 +15,8 @@ from loguru import logger as _logger
 
 from ._actor import Actor
 from ._cell import ActorCell as ActorContext
-from ._deadletters import DeadLetter, DeadLetters, Subscription
+from ._clock import Clock, MonotonicClock
+from ._deadletters import DeadLetter, DeadLetters
 from ._errors import (
     ActorFailedError,
     ActorStoppedError,
@@ -31,8 +32,12 @@ from ._mailbox import DEFAULT_CAPACITY
 from ._overflow import Overflow
 from ._ref import ActorRef
 from ._scheduler import DEFAULT_BUDGET, WorkerStatistics
+from ._signals import ReceiveTimeout, Terminated
+from ._status import ServiceStatus, StatusNode
+from ._subscription import Subscription
 from ._supervision import Directive, Failure, SupervisorStrategy
 from ._system import ActorSystem, ShutdownReport, SystemStatistics
+from ._timers import TimerHandle
 
 _logger.disable("backstage_threads")
 
@@ -50,6 +55,7 @@ __all__ = [
     "ActorSystemClosedError",
     "AskTimeoutError",
     "BackstageError",
+    "Clock",
     "DeadLetter",
     "DeadLetters",
     "DeadlockError",
@@ -57,11 +63,17 @@ __all__ = [
     "DuplicateNameError",
     "Failure",
     "MailboxFullError",
+    "MonotonicClock",
     "Overflow",
+    "ReceiveTimeout",
     "SendTimeoutError",
+    "ServiceStatus",
     "ShutdownReport",
+    "StatusNode",
     "Subscription",
     "SupervisorStrategy",
     "SystemStatistics",
+    "Terminated",
+    "TimerHandle",
     "WorkerStatistics",
 ]

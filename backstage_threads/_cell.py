@@ -20,19 +20,28 @@ of user messages, and they cut a turn short.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from ._actor import Actor
 from ._envelope import Ask, settle_error, settle_result
-from ._errors import ActorStoppedError, ActorSystemClosedError, DuplicateNameError
+from ._errors import (
+    ActorStoppedError,
+    ActorSystemClosedError,
+    BackstageError,
+    DuplicateNameError,
+)
 from ._local import current
 from ._mailbox import DEFAULT_CAPACITY, Mailbox, fail_ask
 from ._overflow import Overflow
 from ._ref import ActorRef
+from ._signals import ReceiveTimeout, Terminated
+from ._status import SETTABLE, ServiceStatus
 from ._supervision import Failure
-from ._validate import check_capacity, check_name
+from ._timers import TimerHandle
+from ._validate import check_capacity, check_name, check_timeout
 
 if TYPE_CHECKING:
     from ._system import ActorSystem
@@ -56,6 +65,22 @@ _CHILD_TERMINATED: Final = 2
 _CHILD_FAILED: Final = 3
 _RESUME: Final = 4
 _RESTART: Final = 5
+_WATCH: Final = 6
+_UNWATCH: Final = 7
+
+# Prune fired one-shot timers from an actor's set once it holds this many, so an
+# actor that calls send_after in a loop does not accumulate dead handles.
+_TIMER_PRUNE_AT = 64
+
+
+class _ReceiveTimeoutState:
+    """The armed receive timeout of one actor (replaced, never mutated, by the actor)."""
+
+    __slots__ = ("handle", "seconds")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.handle: TimerHandle | None = None
 
 
 class ActorCell(Mailbox):
@@ -68,17 +93,23 @@ class ActorCell(Mailbox):
         "_dispatch",
         "_factory",
         "_gate",
+        "_last_active",
         "_mute_target",
         "_name",
         "_parent",
         "_path",
+        "_receive_timeout",
         "_ref",
         "_restart_log",
         "_state",
+        "_status",
+        "_status_since",
         "_stop_reason",
         "_stopped_event",
         "_sys",
         "_system",
+        "_timers",
+        "_watchers",
         "restarts",
     )
 
@@ -115,6 +146,14 @@ class ActorCell(Mailbox):
         self.restarts = 0
         # Monotonic times of recent restarts; kept by the parent's strategy.
         self._restart_log: list[float] | None = None
+        self._status = ServiceStatus.STARTING
+        self._status_since = time.time()
+        # The three below are touched only by the thread holding the scheduled
+        # flag (the actor's own turn), so they need no lock.
+        self._watchers: set[ActorCell] | None = None
+        self._timers: set[TimerHandle] | None = None
+        self._receive_timeout: _ReceiveTimeoutState | None = None
+        self._last_active = 0.0
 
     # -- public context API --------------------------------------------------------
 
@@ -204,6 +243,61 @@ class ActorCell(Mailbox):
         target = self if child is None else child._cell
         target._request_stop(None)
 
+    @property
+    def status(self) -> ServiceStatus:
+        """This actor's current service status."""
+        return self._status
+
+    def set_status(self, status: ServiceStatus) -> None:
+        """Report a service status (Running, Degraded, Maintenance, Idle or Outage).
+
+        The lifecycle statuses (Starting, Initializing, Stopping, Stopped) belong
+        to the runtime.
+        """
+        if status not in SETTABLE:
+            allowed = ", ".join(sorted(s.name for s in SETTABLE))
+            raise ValueError(f"an actor may set its status to {allowed}; got {status!r}")
+        if self._state is RUNNING or self._state is NEW:
+            self._set_status(status)
+
+    def watch(self, ref: ActorRef[Any]) -> None:
+        """Receive `Terminated(ref, reason)` when ``ref`` stops (at once if it has)."""
+        ref._cell._post_system((_WATCH, self))
+
+    def unwatch(self, ref: ActorRef[Any]) -> None:
+        """Stop watching ``ref``; a Terminated already on its way may still arrive."""
+        ref._cell._post_system((_UNWATCH, self))
+
+    def send_after(self, delay: float, message: object) -> TimerHandle:
+        """Send ``message`` to this actor after ``delay`` seconds; cancellable."""
+        return self._add_timer(check_timeout(delay, "delay") or 0.0, message, None)
+
+    def send_every(self, period: float, message: object) -> TimerHandle:
+        """Send ``message`` to this actor every ``period`` seconds; cancellable."""
+        period = check_timeout(period, "period") or 0.0
+        if not period:
+            raise ValueError(f"period must be a number of seconds > 0, got {period!r}")
+        return self._add_timer(period, message, period)
+
+    def set_receive_timeout(self, seconds: float | None) -> None:
+        """Deliver `ReceiveTimeout` whenever no message arrived for ``seconds``.
+
+        None turns it off. The timeout is re-armed after every delivery.
+        """
+        old = self._receive_timeout
+        if old is not None and old.handle is not None:
+            old.handle.cancel()
+        if seconds is None:
+            self._receive_timeout = None
+            return
+        seconds = check_timeout(seconds, "receive timeout") or 0.0
+        if not seconds:
+            raise ValueError(f"receive timeout must be > 0 seconds or None, got {seconds!r}")
+        state = self._receive_timeout = _ReceiveTimeoutState(seconds)
+        timers = self._system._timers
+        self._last_active = timers.clock.now()
+        state.handle = timers.schedule(seconds, lambda: self._receive_timeout_due(state))
+
     # -- runtime: tree ---------------------------------------------------------------
 
     def _add_child(self, name: str | None, make: Callable[[str], ActorCell]) -> ActorCell:
@@ -240,8 +334,8 @@ class ActorCell(Mailbox):
     def _request_resume(self) -> None:
         self._post_system((_RESUME, None))
 
-    def _request_restart(self) -> None:
-        self._post_system((_RESTART, None))
+    def _request_restart(self, force: bool = False) -> None:
+        self._post_system((_RESTART, force))
 
     def _post_system(self, message: tuple[int, Any]) -> None:
         self._sys.append(message)
@@ -268,6 +362,8 @@ class ActorCell(Mailbox):
             current.cell = None
         if processed:
             self._room_made()
+            if self._receive_timeout is not None:
+                self._last_active = self._system._timers.clock.now()
         self._end_turn()
         return processed
 
@@ -315,7 +411,9 @@ class ActorCell(Mailbox):
         """
         while True:
             while self._sys:
-                self._sys.pop(0)  # lifecycle messages mean nothing once stopped
+                kind, payload = self._sys.pop(0)
+                if kind == _WATCH:  # other lifecycle messages mean nothing now
+                    self._notify_watcher(payload)
             self._drain(self._stop_reason)
             self._scheduled.release()
             if not self._has_work() or not self._scheduled.acquire(False):
@@ -404,15 +502,25 @@ class ActorCell(Mailbox):
             elif kind == _RESUME:
                 if self._state is FAILED:
                     self._state = RUNNING
+                    self._set_status(ServiceStatus.RUNNING)
             elif kind == _RESTART:
-                self._restart()
+                self._restart(payload)
+            elif kind == _WATCH:
+                self._add_watcher(payload)
+            elif kind == _UNWATCH and self._watchers is not None:
+                self._watchers.discard(payload)
 
     def _start(self) -> None:
         if self._state is not NEW:
             return
-        if self._instantiate():
-            self._state = RUNNING
-            self._call_hook("on_start")
+        if self._actor is not None or self._instantiate():
+            self._run_on_start()
+
+    def _run_on_start(self) -> None:
+        self._state = RUNNING
+        self._set_status(ServiceStatus.INITIALIZING)
+        if self._call_hook("on_start") and self._status is ServiceStatus.INITIALIZING:
+            self._set_status(ServiceStatus.RUNNING)
 
     def _instantiate(self) -> bool:
         try:
@@ -438,14 +546,22 @@ class ActorCell(Mailbox):
             return False
         return True
 
-    def _restart(self) -> None:
-        if self._state is not FAILED:
+    def _restart(self, force: bool) -> None:
+        """Restart after a failure (or, when ``force``, also a running actor).
+
+        The mailbox is kept: queued messages go to the new instance.
+        """
+        if not (self._state is FAILED or (force and self._state is RUNNING)):
             return
         self.restarts += 1
-        if self._actor is not None:
+        self._cancel_timers()
+        actor = self._actor
+        if actor is not None:
             self._call_hook_quietly("on_stop")
-        self._actor = None
+            if not getattr(actor, "keep_instance_on_restart", False):
+                self._actor = None
         self._state = NEW
+        self._set_status(ServiceStatus.STARTING)
         self._start()
 
     def _call_hook_quietly(self, hook: str) -> None:
@@ -461,6 +577,7 @@ class ActorCell(Mailbox):
         if message is not None:
             self._system.dead_letters.record(self._ref, message, f"failed: {error!r}")
         self._state = FAILED
+        self._set_status(ServiceStatus.OUTAGE)
         failure = Failure(self._ref, error, message, hook)
         parent = self._parent
         if parent is None:
@@ -489,6 +606,8 @@ class ActorCell(Mailbox):
             was_running = self._state is RUNNING or self._state is FAILED
             self._state = STOPPING
             children = tuple(self._children.values()) if self._children else ()
+        self._set_status(ServiceStatus.STOPPING)
+        self._cancel_timers()
         for child in children:
             child._post_system((_STOP, reason))
         if not children:
@@ -510,13 +629,76 @@ class ActorCell(Mailbox):
             self._closed = True
             event = self._stopped_event
         self._dispatch = ActorCell._run_stopped
+        self._set_status(ServiceStatus.STOPPED)
         self._drain(self._stop_reason)
         parent = self._parent
         if parent is not None:
             parent._post_system((_CHILD_TERMINATED, self))
+        if self._watchers:
+            for watcher in self._watchers:
+                self._notify_watcher(watcher)
+            self._watchers = None
         self._system._cell_stopped(self)
         if event is not None:
             event.set()
+
+    def _add_watcher(self, watcher: ActorCell) -> None:
+        if self._state is STOPPED:
+            self._notify_watcher(watcher)
+            return
+        if self._watchers is None:
+            self._watchers = set()
+        self._watchers.add(watcher)
+
+    def _notify_watcher(self, watcher: ActorCell) -> None:
+        try:
+            watcher._post(Terminated(self._ref, self._stop_reason), None)
+        except BackstageError:
+            pass  # the watcher is gone too; its dead letter is already recorded
+
+    # -- runtime: status and timers ----------------------------------------------------
+
+    def _set_status(self, status: ServiceStatus) -> None:
+        old = self._status
+        if old is status:
+            return
+        self._status = status
+        self._status_since = time.time()
+        self._system._status_changed(self._ref, old, status)
+
+    def _add_timer(self, delay: float, message: object, period: float | None) -> TimerHandle:
+        if self._state is STOPPING or self._state is STOPPED:
+            raise ActorStoppedError(f"{self._path} is stopping; cannot start a timer")
+        handle = self._system._timers.schedule(delay, lambda: self._post(message, None), period)
+        timers = self._timers
+        if timers is None:
+            timers = self._timers = set()
+        elif len(timers) >= _TIMER_PRUNE_AT:
+            timers.difference_update([t for t in timers if not t.active])
+        timers.add(handle)
+        return handle
+
+    def _cancel_timers(self) -> None:
+        if self._timers:
+            for handle in self._timers:
+                handle.cancel()
+            self._timers = None
+        self.set_receive_timeout(None)
+
+    def _receive_timeout_due(self, state: _ReceiveTimeoutState) -> None:
+        # Runs on the timer thread.
+        if self._receive_timeout is not state or self._closed:
+            return
+        timers = self._system._timers
+        now = timers.clock.now()
+        due = self._last_active + state.seconds
+        if now >= due:
+            self._post(ReceiveTimeout(state.seconds), None)
+            self._last_active = now
+            due = now + state.seconds
+        state.handle = timers.schedule(
+            max(0.0, due - now), lambda: self._receive_timeout_due(state)
+        )
 
     def _drain(self, reason: str) -> None:
         """Turn every waiting message into a dead letter and free blocked senders."""

@@ -8,10 +8,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ._subscription import Subscription
+
 if TYPE_CHECKING:
     from ._ref import ActorRef
 
-__all__ = ["DeadLetter", "DeadLetters", "Subscription"]
+__all__ = ["DeadLetter", "DeadLetters"]
 
 #: How many dead letters `DeadLetters` keeps for inspection by default. The total
 #: count is always exact; only the history is bounded, so a flood of dead letters
@@ -38,26 +40,6 @@ class DeadLetter:
     def path(self) -> str:
         """The recipient's path, or ``"-"`` when there was no recipient."""
         return self.recipient.path if self.recipient is not None else "-"
-
-
-class Subscription:
-    """A handle that cancels one dead-letter subscription."""
-
-    __slots__ = ("_callback", "_owner")
-
-    def __init__(self, owner: DeadLetters, callback: Callable[[DeadLetter], object]) -> None:
-        self._owner = owner
-        self._callback = callback
-
-    def cancel(self) -> None:
-        """Stop delivering dead letters to this subscriber. Idempotent."""
-        self._owner._unsubscribe(self)
-
-    def __enter__(self) -> Subscription:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.cancel()
 
 
 class DeadLetters:
@@ -89,7 +71,7 @@ class DeadLetters:
             subscribers = self._subscribers
         for subscription in subscribers:
             try:
-                subscription._callback(letter)
+                subscription.callback(letter)
             except Exception:  # noqa: BLE001 - one bad subscriber must not break delivery
                 pass
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from loguru import logger
 
 from ._actor import Actor
 from ._cell import ActorCell, Factory
+from ._clock import Clock
 from ._deadletters import DEFAULT_HISTORY, DeadLetters
 from ._errors import ActorSystemClosedError
 from ._mailbox import DEFAULT_CAPACITY
@@ -18,7 +20,10 @@ from ._overflow import Overflow
 from ._pinned import PinnedThread
 from ._ref import ActorRef
 from ._scheduler import DEFAULT_BUDGET, Scheduler, WorkerStatistics
+from ._status import ServiceStatus, StatusNode
+from ._subscription import Subscription
 from ._supervision import Failure
+from ._timers import TimerService
 from ._validate import check_positive_int, check_timeout
 
 __all__ = ["ActorSystem", "ShutdownReport", "SystemStatistics"]
@@ -72,6 +77,8 @@ class ActorSystem:
         budget: Messages one actor may process per turn before yielding.
         dead_letter_history: How many recent dead letters to keep for inspection.
         shutdown_timeout: Seconds `__exit__` gives the shutdown.
+        clock: Where timers read the time (default: `time.monotonic`); the
+            testing kit passes a manual clock.
 
     Thread safety: every public method may be called from any thread.
     """
@@ -84,6 +91,7 @@ class ActorSystem:
         budget: int = DEFAULT_BUDGET,
         dead_letter_history: int = DEFAULT_HISTORY,
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
+        clock: Clock | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"system name must be a non-empty str, got {name!r}")
@@ -104,6 +112,10 @@ class ActorSystem:
         self._failure: Failure | None = None
         self._terminated = threading.Event()
         self.dead_letters = DeadLetters(dead_letter_history)
+        # Status subscribers: a copy-on-write tuple, replaced under _tree_lock,
+        # iterated without it.
+        self._status_subscribers: tuple[Subscription, ...] = ()
+        self._timers = TimerService(name, clock)
         self._scheduler = Scheduler(workers, budget, name)
         self._root = ActorCell(
             self, None, "user", _Guardian, None, Overflow.BLOCK, self._scheduler.submit
@@ -170,6 +182,42 @@ class ActorSystem:
             dead_letters=self.dead_letters.count,
         )
 
+    def status_tree(self) -> StatusNode:
+        """An immutable snapshot of every actor's status, from ``/user`` down.
+
+        ``str()`` of it prints an indented tree; ``.to_json()`` serialises it.
+        """
+        with self._tree_lock:
+            return _snapshot(self._root)
+
+    def subscribe_status(
+        self, callback: Callable[[ActorRef[Any], ServiceStatus, ServiceStatus], object]
+    ) -> Subscription:
+        """Call ``callback(ref, old, new)`` on every status change from now on.
+
+        Callbacks run on the thread that changed the status (usually a worker):
+        keep them short and never block in them.
+        """
+        if not callable(callback):
+            raise TypeError(f"status subscriber must be callable, got {callback!r}")
+        subscription = Subscription(self, callback)
+        with self._tree_lock:
+            self._status_subscribers = (*self._status_subscribers, subscription)
+        return subscription
+
+    def _unsubscribe(self, subscription: Subscription) -> None:
+        with self._tree_lock:
+            self._status_subscribers = tuple(
+                s for s in self._status_subscribers if s is not subscription
+            )
+
+    def _status_changed(self, ref: ActorRef[Any], old: ServiceStatus, new: ServiceStatus) -> None:
+        for subscription in self._status_subscribers:
+            try:
+                subscription.callback(ref, old, new)
+            except Exception:  # noqa: BLE001 - one bad subscriber must not break others
+                logger.opt(exception=True).error("status subscriber failed")
+
     def wait_terminated(self, timeout: float | None = None) -> bool:
         """Wait until every actor has stopped; return False on timeout."""
         return self._terminated.wait(check_timeout(timeout))
@@ -188,7 +236,8 @@ class ActorSystem:
         self._root._request_stop("actor system shut down")
         stopped = self._root._wait_stopped(_remaining(deadline))
         unstopped = () if stopped else self._live_paths()
-        stuck = self._scheduler.shutdown(_remaining(deadline))
+        stuck = self._timers.shutdown(_remaining(deadline))
+        stuck += self._scheduler.shutdown(_remaining(deadline))
         with self._tree_lock:
             pinned = list(self._pinned.values())
             self._pinned.clear()
@@ -286,6 +335,20 @@ class ActorSystem:
                 if cell._children:
                     stack.extend(cell._children.values())
         return tuple(sorted(paths))
+
+
+def _snapshot(cell: ActorCell) -> StatusNode:
+    # Called with the tree lock held.
+    children = tuple(_snapshot(c) for c in cell._children.values()) if cell._children else ()
+    return StatusNode(
+        path=cell._path,
+        name=cell._name,
+        status=cell._status,
+        since=cell._status_since,
+        mailbox_depth=cell.depth(),
+        restarts=cell.restarts,
+        children=children,
+    )
 
 
 def _remaining(deadline: float | None) -> float | None:
