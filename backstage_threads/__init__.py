@@ -35,7 +35,7 @@ from ._scheduler import DEFAULT_BUDGET, WorkerStatistics
 from ._signals import ReceiveTimeout, Terminated
 from ._status import ServiceStatus, StatusNode
 from ._subscription import Subscription
-from ._supervision import Directive, Failure, SupervisorStrategy
+from ._supervision import Directive, Failure, Need, RestartAfter, Scope, SupervisorStrategy
 from ._system import ActorSystem, ShutdownReport, SystemStatistics
 from ._timers import TimerHandle
 
@@ -64,8 +64,11 @@ __all__ = [
     "Failure",
     "MailboxFullError",
     "MonotonicClock",
+    "Need",
     "Overflow",
     "ReceiveTimeout",
+    "RestartAfter",
+    "Scope",
     "SendTimeoutError",
     "ServiceStatus",
     "ShutdownReport",

@@ -37,6 +37,10 @@ class Actor(Generic[M]):
     #: (one-for-one, restart, at most 3 restarts in 5 seconds).
     supervisor_strategy: SupervisorStrategy | None = None
 
+    #: When True, a restart keeps this instance (and so its state): on_stop and
+    #: on_start run on the same object instead of a new one from the factory.
+    keep_instance_on_restart: bool = False
+
     _context: ActorCell
 
     @property

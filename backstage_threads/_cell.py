@@ -55,6 +55,7 @@ Factory = Callable[[], Actor[Any]]
 NEW: Final = "new"  # created, on_start not yet run
 RUNNING: Final = "running"
 FAILED: Final = "failed"  # suspended until the parent's directive
+RESTARTING: Final = "restarting"  # waiting for its children to stop, then a new start
 STOPPING: Final = "stopping"  # waiting for children, then on_stop
 STOPPED: Final = "stopped"
 
@@ -67,6 +68,7 @@ _RESUME: Final = 4
 _RESTART: Final = 5
 _WATCH: Final = 6
 _UNWATCH: Final = 7
+_SUSPEND: Final = 8
 
 # Prune fired one-shot timers from an actor's set once it holds this many, so an
 # actor that calls send_after in a loop does not accumulate dead handles.
@@ -337,6 +339,14 @@ class ActorCell(Mailbox):
     def _request_restart(self, force: bool = False) -> None:
         self._post_system((_RESTART, force))
 
+    def _suspend(self) -> None:
+        self._post_system((_SUSPEND, None))
+
+    def _child_cells(self) -> list[ActorCell]:
+        """The live children in spawn order."""
+        with self._system._tree_lock:
+            return list(self._children.values()) if self._children else []
+
     def _post_system(self, message: tuple[int, Any]) -> None:
         self._sys.append(message)
         if self._scheduled.acquire(False):
@@ -507,6 +517,10 @@ class ActorCell(Mailbox):
                 self._restart(payload)
             elif kind == _WATCH:
                 self._add_watcher(payload)
+            elif kind == _SUSPEND:
+                if self._state is RUNNING:
+                    self._state = FAILED
+                    self._set_status(ServiceStatus.OUTAGE)
             elif kind == _UNWATCH and self._watchers is not None:
                 self._watchers.discard(payload)
 
@@ -558,10 +572,20 @@ class ActorCell(Mailbox):
         actor = self._actor
         if actor is not None:
             self._call_hook_quietly("on_stop")
-            if not getattr(actor, "keep_instance_on_restart", False):
+            if not actor.keep_instance_on_restart:
                 self._actor = None
-        self._state = NEW
         self._set_status(ServiceStatus.STARTING)
+        children = self._child_cells()
+        self._state = RESTARTING
+        # The new incarnation's on_start builds its own children: stop the old
+        # ones first (bottom-up, like a stop) and start when the last is gone.
+        for child in children:
+            child._request_stop("parent restarting")
+        if not children:
+            self._complete_restart()
+
+    def _complete_restart(self) -> None:
+        self._state = NEW
         self._start()
 
     def _call_hook_quietly(self, hook: str) -> None:
@@ -603,6 +627,7 @@ class ActorCell(Mailbox):
         if reason is not None:
             self._stop_reason = reason
         with self._system._tree_lock:
+            # A restarting actor already ran on_stop for its old incarnation.
             was_running = self._state is RUNNING or self._state is FAILED
             self._state = STOPPING
             children = tuple(self._children.values()) if self._children else ()
@@ -617,9 +642,11 @@ class ActorCell(Mailbox):
         with self._system._tree_lock:
             if self._children is not None and self._children.get(child._name) is child:
                 del self._children[child._name]
-            done = self._state is STOPPING and not self._children
-        if done:
+            done = not self._children
+        if done and self._state is STOPPING:
             self._finish_stop(self._actor is not None)
+        elif done and self._state is RESTARTING:
+            self._complete_restart()
 
     def _finish_stop(self, run_on_stop: bool) -> None:
         if run_on_stop and self._actor is not None:
