@@ -14,6 +14,7 @@ from __future__ import annotations
 from loguru import logger as _logger
 
 from ._actor import Actor
+from ._app import Application
 from ._cell import ActorCell as ActorContext
 from ._clock import Clock, MonotonicClock
 from ._deadletters import DeadLetter, DeadLetters
@@ -53,6 +54,7 @@ __all__ = [
     "ActorStoppedError",
     "ActorSystem",
     "ActorSystemClosedError",
+    "Application",
     "AskTimeoutError",
     "BackstageError",
     "Clock",
