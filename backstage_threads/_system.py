@@ -22,7 +22,7 @@ from ._ref import ActorRef
 from ._scheduler import DEFAULT_BUDGET, Scheduler, WorkerStatistics
 from ._status import ServiceStatus, StatusNode
 from ._subscription import Subscription
-from ._supervision import Failure
+from ._supervision import Failure, SupervisorStrategy
 from ._timers import TimerService
 from ._validate import check_positive_int, check_timeout
 
@@ -79,6 +79,8 @@ class ActorSystem:
         shutdown_timeout: Seconds `__exit__` gives the shutdown.
         clock: Where timers read the time (default: `time.monotonic`); the
             testing kit passes a manual clock.
+        guardian_strategy: How ``/user`` supervises top-level actors (default:
+            restart, 3 in 5 s). A failure the guardian escalates stops the system.
 
     Thread safety: every public method may be called from any thread.
     """
@@ -92,6 +94,7 @@ class ActorSystem:
         dead_letter_history: int = DEFAULT_HISTORY,
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
         clock: Clock | None = None,
+        guardian_strategy: SupervisorStrategy | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"system name must be a non-empty str, got {name!r}")
@@ -117,8 +120,18 @@ class ActorSystem:
         self._status_subscribers: tuple[Subscription, ...] = ()
         self._timers = TimerService(name, clock)
         self._scheduler = Scheduler(workers, budget, name)
+        if guardian_strategy is not None and not isinstance(guardian_strategy, SupervisorStrategy):
+            raise TypeError(
+                f"guardian_strategy must be a SupervisorStrategy, got {guardian_strategy!r}"
+            )
+
+        def guardian() -> _Guardian:
+            actor = _Guardian()
+            actor.supervisor_strategy = guardian_strategy
+            return actor
+
         self._root = ActorCell(
-            self, None, "user", _Guardian, None, Overflow.BLOCK, self._scheduler.submit
+            self, None, "user", guardian, None, Overflow.BLOCK, self._scheduler.submit
         )
         self._scheduler.start()
         self._root._scheduled.acquire()
