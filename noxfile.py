@@ -18,7 +18,9 @@ CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 ALL_PYTHONS = ["3.11", "3.12", "3.13", "3.13t", "3.14", "3.14t"]
 REQUIRED_IN_CI = "3.13t"
 
-_cache = Path(os.environ.get("BACKSTAGE_PYTHON_CACHE", Path.home() / ".cache" / "backstage_threads"))
+_cache = Path(
+    os.environ.get("BACKSTAGE_PYTHON_CACHE", Path.home() / ".cache" / "backstage_threads")
+)
 _ft_bin = _cache / "cpython-3.13t" / "bin"
 if _ft_bin.is_dir() and str(_ft_bin) not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = f"{_ft_bin}{os.pathsep}{os.environ.get('PATH', '')}"

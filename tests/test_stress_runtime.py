@@ -1,0 +1,158 @@
+"""Real-thread stress tests (``nox -s stress``): loss, duplication, order, hops, scale."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from backstage_threads import Actor, ActorRef, ActorSystem, MailboxFullError, Overflow
+
+pytestmark = [pytest.mark.stress, pytest.mark.timeout(600)]
+
+
+class Collector(Actor[Any]):
+    def on_start(self) -> None:
+        self.seen: dict[int, list[int]] = {}
+
+    def receive(self, message: Any) -> Any:
+        if message == "report":
+            return self.seen
+        producer, seq = message
+        self.seen.setdefault(producer, []).append(seq)
+        return None
+
+
+def test_eight_producers_into_a_small_mailbox_lose_and_duplicate_nothing() -> None:
+    producers, per_producer = 8, 10_000
+    barrier = threading.Barrier(producers)
+    with ActorSystem(workers=2) as system:
+        ref = system.spawn(Collector, capacity=16, overflow=Overflow.BLOCK)
+
+        def produce(index: int) -> None:
+            barrier.wait(timeout=10)
+            for seq in range(per_producer):
+                ref.tell((index, seq), timeout=30)
+
+        threads = [threading.Thread(target=produce, args=(i,)) for i in range(producers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+            assert not thread.is_alive()
+        seen = ref.ask("report", timeout=30)
+        assert system.dead_letters.count == 0
+    assert sorted(seen) == list(range(producers))
+    for index in range(producers):
+        assert seen[index] == list(range(per_producer))  # complete, unique, in order
+
+
+class Player(Actor[Any]):
+    def __init__(self, done: threading.Event) -> None:
+        self.done = done
+        self.peer: ActorRef[Any] | None = None
+
+    def receive(self, message: Any) -> Any:
+        if isinstance(message, ActorRef):
+            self.peer = message
+            return None
+        if message <= 0:
+            self.done.set()
+            return None
+        assert self.peer is not None
+        self.peer.tell(message - 1)
+        return None
+
+
+def test_ping_pong_one_million_hops() -> None:
+    done = threading.Event()
+    with ActorSystem(workers=2) as system:
+        ping = system.spawn(lambda: Player(done), name="ping")
+        pong = system.spawn(lambda: Player(done), name="pong")
+        ping.tell(pong)
+        pong.tell(ping)
+        ping.ask(pong, timeout=5)  # both have their peers once these asks return
+        pong.ask(ping, timeout=5)
+        ping.tell(1_000_000)
+        assert done.wait(timeout=300)
+        assert system.statistics().messages >= 1_000_000
+
+
+class Leaf(Actor[int]):
+    def __init__(self, sink: ActorRef[Any]) -> None:
+        self.sink = sink
+
+    def receive(self, message: int) -> Any:
+        self.sink.tell(message)
+        self.context.stop()
+        return None
+
+
+class Sum(Actor[Any]):
+    def on_start(self) -> None:
+        self.total = 0
+        self.count = 0
+
+    def receive(self, message: Any) -> Any:
+        if message == "report":
+            return (self.count, self.total)
+        self.total += message
+        self.count += 1
+        return None
+
+
+def test_one_hundred_thousand_actors_each_handle_one_message() -> None:
+    count = 100_000
+    with ActorSystem(workers=2) as system:
+        sink = system.spawn(Sum, name="sink", capacity=None)
+        refs = [system.spawn(lambda: Leaf(sink), capacity=2) for _ in range(count)]
+        for index, ref in enumerate(refs):
+            ref.tell(index)
+        for ref in refs:
+            assert ref.wait_stopped(timeout=60)
+        assert sink.ask("report", timeout=60) == (count, count * (count - 1) // 2)
+        report = system.shutdown(timeout=60)
+    assert report.clean
+    assert not [t for t in threading.enumerate() if t.name.startswith("backstage-")]
+
+
+@pytest.mark.parametrize("policy", [Overflow.DROP_OLDEST, Overflow.DROP_NEWEST, Overflow.FAIL])
+def test_overflow_under_contention_accounts_for_every_message(policy: Overflow) -> None:
+    producers, per_producer = 8, 5_000
+    barrier = threading.Barrier(producers)
+    rejected = [0] * producers
+    with ActorSystem(workers=2) as system:
+        sink = system.spawn(Sum, capacity=8, overflow=policy)
+
+        def produce(index: int) -> None:
+            barrier.wait(timeout=10)
+            for _ in range(per_producer):
+                try:
+                    sink.tell(1)
+                except Exception:  # MailboxFullError under FAIL
+                    rejected[index] += 1
+
+        threads = [threading.Thread(target=produce, args=(i,)) for i in range(producers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        # The report ask obeys the policy too: retry (boundedly) while the mailbox
+        # is still full, and leave dropped report asks out of the count.
+        dropped_reports = 0
+        for _ in range(10_000):
+            try:
+                processed, _ = sink.ask("report", timeout=30)
+                break
+            except MailboxFullError:
+                # Under DROP_NEWEST the dropped ask is itself a dead letter.
+                dropped_reports += policy is Overflow.DROP_NEWEST
+        else:
+            pytest.fail("the mailbox never drained")
+        dead = system.dead_letters.count - dropped_reports
+    assert processed + dead + sum(rejected) == producers * per_producer
+    if policy is Overflow.FAIL:
+        assert dead == 0
+    else:
+        assert sum(rejected) == 0
