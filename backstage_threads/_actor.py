@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._supervision import DEFAULT_STRATEGY
 
 if TYPE_CHECKING:
     from ._cell import ActorCell
+    from ._status import ServiceStatus
     from ._supervision import Failure, SupervisorStrategy
 
 __all__ = ["Actor", "M"]
@@ -67,6 +69,16 @@ class Actor(Generic[M]):
 
     def on_stop(self) -> None:
         """Called once when the actor stops, after its children stopped."""
+
+    def derive_status(self, children: Mapping[str, ServiceStatus]) -> ServiceStatus | None:
+        """Override to derive this actor's status from its children's.
+
+        Called in this actor's turn whenever a child's status changes, with each
+        live child's status by name; return a status to set (Running, Degraded,
+        Maintenance, Idle or Outage) or None to leave it. Not overriding it
+        costs nothing.
+        """
+        return None
 
     def on_child_failure(self, failure: Failure) -> None:
         """Decide what happens to a failed child (see `SupervisorStrategy`)."""

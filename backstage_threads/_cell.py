@@ -69,6 +69,8 @@ _RESTART: Final = 5
 _WATCH: Final = 6
 _UNWATCH: Final = 7
 _SUSPEND: Final = 8
+_CHILD_STATUS: Final = 9
+_STOP_TIMEOUT: Final = 10
 
 # Prune fired one-shot timers from an actor's set once it holds this many, so an
 # actor that calls send_after in a loop does not accumulate dead handles.
@@ -92,6 +94,7 @@ class ActorCell(Mailbox):
         "__weakref__",
         "_actor",
         "_children",
+        "_derives",
         "_dispatch",
         "_factory",
         "_gate",
@@ -107,6 +110,7 @@ class ActorCell(Mailbox):
         "_status",
         "_status_since",
         "_stop_reason",
+        "_stop_timer",
         "_stopped_event",
         "_sys",
         "_system",
@@ -156,6 +160,10 @@ class ActorCell(Mailbox):
         self._timers: set[TimerHandle] | None = None
         self._receive_timeout: _ReceiveTimeoutState | None = None
         self._last_active = 0.0
+        # True when the actor overrides derive_status (set at instantiation).
+        self._derives = False
+        # Fires if the children take longer than the system allows to stop.
+        self._stop_timer: TimerHandle | None = None
 
     # -- public context API --------------------------------------------------------
 
@@ -517,6 +525,10 @@ class ActorCell(Mailbox):
                 self._restart(payload)
             elif kind == _WATCH:
                 self._add_watcher(payload)
+            elif kind == _CHILD_STATUS:
+                self._derive_status()
+            elif kind == _STOP_TIMEOUT:
+                self._stop_timed_out()
             elif kind == _SUSPEND:
                 if self._state is RUNNING:
                     self._state = FAILED
@@ -548,6 +560,7 @@ class ActorCell(Mailbox):
             return False
         actor._context = self
         self._actor = actor
+        self._derives = type(actor).derive_status is not Actor.derive_status
         return True
 
     def _call_hook(self, hook: str) -> bool:
@@ -589,13 +602,20 @@ class ActorCell(Mailbox):
         self._start()
 
     def _call_hook_quietly(self, hook: str) -> None:
-        """Run a hook whose failure cannot change the outcome; report it."""
+        """Run on_stop while stopping or restarting: a failure cannot undo that.
+
+        The failure still goes to the parent's strategy (which may escalate it)
+        and to the log; the stop or restart goes on regardless.
+        """
         actor = self._actor
         assert actor is not None
         try:
             getattr(actor, hook)()
         except Exception as exc:  # noqa: BLE001 - reported, not re-raised
             self._system._report_hook_error(self, hook, exc)
+            failure = Failure(self._ref, exc, None, hook)
+            if self._parent is not None:
+                self._parent._post_system((_CHILD_FAILED, failure))
 
     def _fail(self, error: Exception, message: object, hook: str) -> None:
         if message is not None:
@@ -637,6 +657,19 @@ class ActorCell(Mailbox):
             child._post_system((_STOP, reason))
         if not children:
             self._finish_stop(was_running)
+        elif self._system._child_stop_timeout is not None:
+            self._stop_timer = self._system._timers.schedule(
+                self._system._child_stop_timeout,
+                lambda: self._post_system((_STOP_TIMEOUT, None)),
+            )
+
+    def _stop_timed_out(self) -> None:
+        if self._state is not STOPPING:
+            return
+        stragglers = tuple(cell._path for cell in self._child_cells())
+        if stragglers:
+            self._system._report_stragglers(self, stragglers)
+        self._finish_stop(self._actor is not None)
 
     def _child_terminated(self, child: ActorCell) -> None:
         with self._system._tree_lock:
@@ -649,6 +682,9 @@ class ActorCell(Mailbox):
             self._complete_restart()
 
     def _finish_stop(self, run_on_stop: bool) -> None:
+        if self._stop_timer is not None:
+            self._stop_timer.cancel()
+            self._stop_timer = None
         if run_on_stop and self._actor is not None:
             self._call_hook_quietly("on_stop")
         with self._system._tree_lock:
@@ -692,6 +728,23 @@ class ActorCell(Mailbox):
         self._status = status
         self._status_since = time.time()
         self._system._status_changed(self._ref, old, status)
+        parent = self._parent
+        if parent is not None and parent._derives:
+            parent._post_system((_CHILD_STATUS, None))
+
+    def _derive_status(self) -> None:
+        actor = self._actor
+        if actor is None or self._state is not RUNNING:
+            return
+        with self._system._tree_lock:
+            children = dict(self._children) if self._children else {}
+        statuses = {name: cell._status for name, cell in children.items()}
+        try:
+            status = actor.derive_status(statuses)
+            if status is not None:
+                self.set_status(status)
+        except Exception as exc:  # noqa: BLE001 - reported to the supervisor
+            self._fail(exc, None, "derive_status")
 
     def _add_timer(self, delay: float, message: object, period: float | None) -> TimerHandle:
         if self._state is STOPPING or self._state is STOPPED:

@@ -180,6 +180,13 @@ class SupervisorStrategy:
         """
         child = failure.child._cell
         decision = self.decide(failure)
+        if failure.hook == "on_stop":
+            # The child is stopping or restarting anyway: only escalation applies.
+            if decision is Directive.ESCALATE:
+                error = ActorFailedError(f"{child.path} failed in on_stop; supervisor escalated")
+                error.__cause__ = failure.error
+                raise error
+            return
         restarting = decision is Directive.RESTART or isinstance(decision, RestartAfter)
         attempt = self._count_restart(supervisor) if restarting else 0
         if attempt < 0:

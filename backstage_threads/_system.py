@@ -79,6 +79,8 @@ class ActorSystem:
         shutdown_timeout: Seconds `__exit__` gives the shutdown.
         clock: Where timers read the time (default: `time.monotonic`); the
             testing kit passes a manual clock.
+        child_stop_timeout: Seconds a stopping actor waits for its children
+            before it stops anyway and reports the stragglers (None: forever).
         guardian_strategy: How ``/user`` supervises top-level actors (default:
             restart, 3 in 5 s). A failure the guardian escalates stops the system.
 
@@ -95,6 +97,7 @@ class ActorSystem:
         shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT,
         clock: Clock | None = None,
         guardian_strategy: SupervisorStrategy | None = None,
+        child_stop_timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"system name must be a non-empty str, got {name!r}")
@@ -103,6 +106,9 @@ class ActorSystem:
         check_positive_int(budget, "budget")
         self.name = name
         self._shutdown_timeout = check_timeout(shutdown_timeout, "shutdown_timeout")
+        self._child_stop_timeout = check_timeout(child_stop_timeout, "child_stop_timeout")
+        # Paths of actors that had not stopped when their parent gave up waiting.
+        self.stragglers: list[str] = []
         # Guards every cell's _children and _stopped_event, the STOPPING/STOPPED
         # transitions, _pinned, _uid and _closing. Never held while user code runs.
         self._tree_lock = threading.Lock()
@@ -335,6 +341,13 @@ class ActorSystem:
     def _report_hook_error(self, cell: ActorCell, hook: str, error: Exception) -> None:
         logger.bind(actor=cell._path).opt(exception=error).error(
             "{} failed in {}", cell._path, hook
+        )
+
+    def _report_stragglers(self, parent: ActorCell, paths: tuple[str, ...]) -> None:
+        with self._tree_lock:
+            self.stragglers.extend(paths)
+        logger.bind(actor=parent._path).warning(
+            "{} stopped without waiting longer for children {}", parent._path, paths
         )
 
     def _live_paths(self) -> tuple[str, ...]:
