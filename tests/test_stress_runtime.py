@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from typing import Any
 
 import pytest
 
-from backstage_threads import Actor, ActorRef, ActorSystem, MailboxFullError, Overflow
+from backstage_threads import (
+    Actor,
+    ActorRef,
+    ActorSystem,
+    MailboxFullError,
+    Overflow,
+    SupervisorStrategy,
+)
 
 pytestmark = [pytest.mark.stress, pytest.mark.timeout(600)]
 
@@ -156,3 +164,82 @@ def test_overflow_under_contention_accounts_for_every_message(policy: Overflow) 
         assert dead == 0
     else:
         assert sum(rejected) == 0
+
+
+class Flaky(Actor[Any]):
+    """Fails at random in on_start and receive; records what it processed."""
+
+    def __init__(self, processed: list[tuple[str, int]], lock: threading.Lock, seed: int) -> None:
+        self.processed = processed
+        self.lock = lock
+        self.rng = random.Random(seed)
+
+    def on_start(self) -> None:
+        if self.rng.random() < 0.05:
+            raise RuntimeError("flaky start")
+
+    def receive(self, message: Any) -> Any:
+        if message == "flush":
+            return "flushed"
+        if self.rng.random() < 0.02:
+            raise ValueError(f"flaky receive {message}")
+        with self.lock:
+            self.processed.append((self.context.name, message))
+        return None
+
+
+def test_crash_storm_accounts_for_every_message() -> None:
+    actors, producers, per_producer = 100, 8, 2_000
+    processed: list[tuple[str, int]] = []
+    lock = threading.Lock()
+    dead: list[int] = []
+    storm = SupervisorStrategy(max_restarts=1_000_000, within=1.0)
+    seeds = iter(range(1_000_000))
+
+    class Supervisor(Actor[Any]):
+        supervisor_strategy = storm
+
+        def on_start(self) -> None:
+            for i in range(actors):
+                self.context.spawn(
+                    lambda: Flaky(processed, lock, next(seeds)), name=f"w{i}", capacity=16
+                )
+
+        def receive(self, message: Any) -> Any:
+            return [c.path for c in self.context.children]
+
+    barrier = threading.Barrier(producers)
+    with ActorSystem(workers=2) as system:
+        subscription = system.dead_letters.subscribe(
+            lambda letter: dead.append(letter.message) if isinstance(letter.message, int) else None
+        )
+        sup = system.spawn(Supervisor, name="sup")
+        paths = sup.ask("children", timeout=10)
+        refs = [system.lookup(p) for p in paths]
+        assert all(r is not None for r in refs)
+
+        def produce(index: int) -> None:
+            rng = random.Random(index)
+            barrier.wait(timeout=10)
+            for seq in range(per_producer):
+                refs[rng.randrange(actors)].tell(index * per_producer + seq, timeout=60)  # type: ignore[union-attr]
+
+        threads = [threading.Thread(target=produce, args=(i,)) for i in range(producers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=300)
+            assert not thread.is_alive()
+        for ref in refs:
+            assert ref.ask("flush", timeout=30) == "flushed"  # type: ignore[union-attr]
+        subscription.cancel()
+    sent = producers * per_producer
+    done = [message for _, message in processed]
+    assert len(done) + len(dead) == sent
+    assert sorted(done + dead) == list(range(sent))  # nothing lost, nothing twice
+    # Each producer's messages to one actor were processed in the order sent.
+    by_pair: dict[tuple[str, int], list[int]] = {}
+    for name, message in processed:
+        by_pair.setdefault((name, message // per_producer), []).append(message)
+    assert all(seq == sorted(seq) for seq in by_pair.values())
+    assert dead, "the storm should have failed some messages"

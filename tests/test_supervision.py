@@ -16,6 +16,7 @@ from backstage_threads import (
     Need,
     RestartAfter,
     Scope,
+    ServiceStatus,
     SupervisorStrategy,
 )
 
@@ -281,3 +282,98 @@ def test_binary_tree_depth_10_cascades() -> None:
         parent = p.rsplit("/", 1)[0]
         if parent in position:
             assert position[p] < position[parent]
+
+
+def test_on_stop_failure_reaches_the_supervisor() -> None:
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def decider(error: Exception) -> Directive:
+        with lock:
+            seen.append(str(error))
+        return Directive.RESTART
+
+    class Fragile(Actor[Any]):
+        def on_stop(self) -> None:
+            raise OSError("cannot close")
+
+        def receive(self, message: Any) -> Any:
+            return message
+
+    class Sup(Actor[Any]):
+        supervisor_strategy = SupervisorStrategy(decider)
+
+        def on_start(self) -> None:
+            self.child = self.context.spawn(Fragile, name="fragile")
+
+        def receive(self, message: Any) -> Any:
+            self.context.stop(self.child)
+            return None
+
+    with ActorSystem(workers=2) as system:
+        sup = system.spawn(Sup, name="sup")
+        sup.ask("stop it", timeout=2)
+        child = system.lookup("/user/sup/fragile")
+        if child is not None:
+            assert child.wait_stopped(timeout=2)
+        assert sup.ask("again", timeout=2) is None  # the decision was taken in a turn before
+    assert seen == ["cannot close"]
+
+
+def test_parent_stop_gives_up_on_a_stuck_child_and_reports_it() -> None:
+    release = threading.Event()
+    inside = threading.Event()
+
+    class Stuck(Actor[Any]):
+        def receive(self, message: Any) -> Any:
+            inside.set()
+            release.wait(timeout=30)
+
+    class Parent(Actor[Any]):
+        def on_start(self) -> None:
+            self.context.spawn(Stuck, name="stuck", pinned=True)
+
+        def receive(self, message: Any) -> Any:
+            return None
+
+    with ActorSystem(workers=2, child_stop_timeout=0.05) as system:
+        parent = system.spawn(Parent, name="parent")
+        parent.ask("sync", timeout=2)
+        stuck = system.lookup("/user/parent/stuck")
+        assert stuck is not None
+        stuck.tell("block")
+        assert inside.wait(timeout=5)
+        parent.stop()
+        assert parent.wait_stopped(timeout=5)
+        assert system.stragglers == ["/user/parent/stuck"]
+        release.set()
+        assert stuck.wait_stopped(timeout=5)
+
+
+def test_derived_status() -> None:
+    class Member(Actor[Any]):
+        def receive(self, message: Any) -> Any:
+            self.context.set_status(message)
+
+    class Cluster(Actor[Any]):
+        def on_start(self) -> None:
+            for name in "ab":
+                self.context.spawn(Member, name=name)
+
+        def derive_status(self, children: Any) -> Any:
+            if any(s is ServiceStatus.OUTAGE for s in children.values()):
+                return ServiceStatus.DEGRADED
+            return ServiceStatus.RUNNING
+
+        def receive(self, message: Any) -> Any:
+            return self.context.status
+
+    with ActorSystem(workers=2) as system:
+        cluster = system.spawn(Cluster, name="cluster")
+        cluster.ask("sync", timeout=2)
+        member = system.lookup("/user/cluster/a")
+        assert member is not None
+        member.ask(ServiceStatus.OUTAGE, timeout=2)
+        assert cluster.ask("status", timeout=2) is ServiceStatus.DEGRADED
+        member.ask(ServiceStatus.RUNNING, timeout=2)
+        assert cluster.ask("status", timeout=2) is ServiceStatus.RUNNING
