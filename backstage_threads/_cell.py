@@ -811,6 +811,9 @@ class ActorCell(Mailbox):
     # -- runtime: waiting -------------------------------------------------------------
 
     def _wait_stopped(self, timeout: float | None) -> bool:
+        driver = current.driver
+        if driver is not None:
+            return driver(lambda: self._state is STOPPED)
         with self._system._tree_lock:
             if self._state is STOPPED:
                 return True

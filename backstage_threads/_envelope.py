@@ -11,6 +11,7 @@ from concurrent.futures import InvalidStateError
 from typing import Protocol
 
 from ._errors import AskTimeoutError
+from ._local import current
 
 __all__ = ["Ask", "Reply", "ReplyTarget", "settle_error", "settle_result"]
 
@@ -75,8 +76,17 @@ class Reply:
         self._error = exception
         self._done.release()
 
+    def done(self) -> bool:
+        """True once the reply (or error) is in."""
+        return not self._done.locked()
+
     def wait(self, timeout: float | None, what: str) -> object:
         """Wait for the reply; raise the actor's exception or `AskTimeoutError`."""
+        driver = current.driver
+        if driver is not None and not driver(self.done):
+            raise AskTimeoutError(
+                f"no reply from {what}: the deterministic scheduler ran out of work first"
+            )
         if not self._done.acquire(timeout=-1 if timeout is None else timeout):
             raise AskTimeoutError(f"no reply from {what} within {timeout} s")
         error = self._error

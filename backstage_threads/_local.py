@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -18,10 +19,15 @@ class _Current(threading.local):
         on_worker: True on a shared worker thread, which must never block on a
             full mailbox (a pool whose workers all block deadlocks).
         cell: The actor whose turn this thread is running, or None.
+        driver: Set on a thread that drives a deterministic scheduler: a call
+            that would wait for an actor runs turns instead, ``driver(done)``
+            running them until ``done()`` is true or no actor has work, and
+            returning ``done()``.
     """
 
     on_worker: bool = False
     cell: ActorCell | None = None
+    driver: Callable[[Callable[[], bool]], bool] | None = None
 
 
 current = _Current()

@@ -98,6 +98,8 @@ class Scheduler:
     `shutdown` from the owning system only.
     """
 
+    supports_pinning = True
+
     def __init__(self, workers: int | None, budget: int, name: str) -> None:
         count = workers if workers is not None else (os.cpu_count() or 1)
         self.budget = budget

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import enum
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -222,7 +221,7 @@ class SupervisorStrategy:
 
     def _count_restart(self, supervisor: ActorCell) -> int:
         """Log one restart; return how many came before it, or -1 past the limit."""
-        now = time.monotonic()
+        now = supervisor._system._timers.clock.now()  # manual time in tests
         log = supervisor._restart_log
         if log is None:
             log = supervisor._restart_log = []

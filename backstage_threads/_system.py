@@ -14,6 +14,7 @@ from ._actor import Actor
 from ._cell import ActorCell, Factory
 from ._clock import Clock
 from ._deadletters import DEFAULT_HISTORY, DeadLetters
+from ._dispatcher import Dispatcher
 from ._errors import ActorSystemClosedError
 from ._mailbox import DEFAULT_CAPACITY
 from ._overflow import Overflow
@@ -79,6 +80,8 @@ class ActorSystem:
         shutdown_timeout: Seconds `__exit__` gives the shutdown.
         clock: Where timers read the time (default: `time.monotonic`); the
             testing kit passes a manual clock.
+        dispatcher: What runs actor turns (default: a work-stealing `Scheduler`
+            of ``workers`` threads); the testing kit passes a deterministic one.
         child_stop_timeout: Seconds a stopping actor waits for its children
             before it stops anyway and reports the stragglers (None: forever).
         guardian_strategy: How ``/user`` supervises top-level actors (default:
@@ -98,6 +101,7 @@ class ActorSystem:
         clock: Clock | None = None,
         guardian_strategy: SupervisorStrategy | None = None,
         child_stop_timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT,
+        dispatcher: Dispatcher | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"system name must be a non-empty str, got {name!r}")
@@ -125,7 +129,9 @@ class ActorSystem:
         # iterated without it.
         self._status_subscribers: tuple[Subscription, ...] = ()
         self._timers = TimerService(name, clock)
-        self._scheduler = Scheduler(workers, budget, name)
+        self._scheduler: Dispatcher = (
+            dispatcher if dispatcher is not None else Scheduler(workers, budget, name)
+        )
         if guardian_strategy is not None and not isinstance(guardian_strategy, SupervisorStrategy):
             raise TypeError(
                 f"guardian_strategy must be a SupervisorStrategy, got {guardian_strategy!r}"
@@ -306,7 +312,7 @@ class ActorSystem:
 
         def make(child_name: str) -> ActorCell:
             dispatch = self._scheduler.submit
-            if pinned:
+            if pinned and self._scheduler.supports_pinning:
                 thread = PinnedThread(f"{self.name}-pinned-{parent._path}/{child_name}", budget)
                 runner.append(thread)
                 dispatch = thread.submit

@@ -71,6 +71,9 @@ class TimerService:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._name = f"{name}-timers"
+        attach = getattr(self.clock, "attach", None)
+        if attach is not None:
+            attach(self)  # a manual clock fires our timers when it is advanced
 
     def schedule(
         self, delay: float, callback: Callable[[], object], period: float | None = None
