@@ -14,6 +14,7 @@ from __future__ import annotations
 from loguru import logger as _logger
 
 from ._actor import Actor
+from ._aio import AsyncActor
 from ._app import Application
 from ._cell import ActorCell as ActorContext
 from ._clock import Clock, MonotonicClock
@@ -56,6 +57,7 @@ __all__ = [
     "ActorSystemClosedError",
     "Application",
     "AskTimeoutError",
+    "AsyncActor",
     "BackstageError",
     "Clock",
     "DeadLetter",

@@ -19,6 +19,7 @@ of user messages, and they cut a turn short.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import deque
@@ -26,11 +27,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from ._actor import Actor
+from ._aio import AsyncActor, LoopBridge
 from ._envelope import Ask, settle_error, settle_result
 from ._errors import (
+    ActorFailedError,
     ActorStoppedError,
     ActorSystemClosedError,
     BackstageError,
+    DeadlockError,
     DuplicateNameError,
 )
 from ._local import current
@@ -77,6 +81,10 @@ _STOP_TIMEOUT: Final = 10
 _TIMER_PRUNE_AT = 64
 
 
+# `_outcome` while an async actor's receive coroutine is running.
+_PENDING: Final = object()
+
+
 class _ReceiveTimeoutState:
     """The armed receive timeout of one actor (replaced, never mutated, by the actor)."""
 
@@ -93,6 +101,7 @@ class ActorCell(Mailbox):
     __slots__ = (
         "__weakref__",
         "_actor",
+        "_bridge",
         "_children",
         "_derives",
         "_dispatch",
@@ -101,6 +110,7 @@ class ActorCell(Mailbox):
         "_last_active",
         "_mute_target",
         "_name",
+        "_outcome",
         "_parent",
         "_path",
         "_receive_timeout",
@@ -164,6 +174,10 @@ class ActorCell(Mailbox):
         self._derives = False
         # Fires if the children take longer than the system allows to stop.
         self._stop_timer: TimerHandle | None = None
+        # Async actors only: the event-loop bridge, and the outcome of the
+        # receive coroutine in flight (None, _PENDING, or (item, result, error)).
+        self._bridge: LoopBridge | None = None
+        self._outcome: object = None
 
     # -- public context API --------------------------------------------------------
 
@@ -369,20 +383,23 @@ class ActorCell(Mailbox):
         current.cell = self
         processed = 0
         try:
+            if self._outcome is not None:
+                self._settle_outcome()
             if self._sys:
                 self._handle_system()
             state = self._state
             if state is RUNNING:
-                processed = self._process(budget)
+                processed = self._process(budget) if self._bridge is None else self._process_async()
             elif state is STOPPED:
                 self._drain(self._stop_reason)
         finally:
             current.cell = None
         if processed:
-            self._room_made()
+            if self._waiters or self._muted:
+                self._room_made()
             if self._receive_timeout is not None:
                 self._last_active = self._system._timers.clock.now()
-        self._end_turn()
+        self._end_turn(self._outcome is not None)
         return processed
 
     def _process(self, budget: int) -> int:
@@ -442,16 +459,80 @@ class ActorCell(Mailbox):
         self._drain("actor system shut down")
         self._scheduled.release()
 
+    def _process_async(self) -> int:
+        """Start the next message's receive coroutine on the loop; park until it ends."""
+        item = self._pop_message()
+        if item is None:
+            return 0
+        message = item.message if type(item) is Ask else item
+        actor = self._actor
+        bridge = self._bridge
+        assert actor is not None and bridge is not None
+        try:
+            coroutine = actor.receive(message)
+            if asyncio.iscoroutine(coroutine):
+                if self._gate is None:
+                    self._gate = threading.Lock()
+                # Set before submitting: the coroutine may finish at once.
+                self._outcome = _PENDING
+                bridge.submit(coroutine, lambda task: self._async_done(item, task))
+                return 1
+        except Exception as exc:  # noqa: BLE001 - settled like a failed receive
+            self._outcome = (item, None, exc)
+        else:
+            self._outcome = (item, coroutine, None)  # a plain def receive on an AsyncActor
+        self._settle_outcome()
+        return 1
+
+    def _pop_message(self) -> object | None:
+        try:
+            return self._queue.popleft()
+        except IndexError:
+            spill = self._spill
+            return spill.popleft() if spill else None
+
+    def _async_done(self, item: object, task: asyncio.Task[Any]) -> None:
+        # Runs on the loop thread when the receive coroutine has finished.
+        error: BaseException | None
+        if task.cancelled():
+            error = ActorStoppedError(f"{self._path}: receive cancelled at shutdown")
+        else:
+            error = task.exception()
+        self._outcome = (item, None if error is not None else task.result(), error)
+        if not self._arrive():
+            self._dispatch(self)  # the turn already ended parked: resume it
+
+    def _settle_outcome(self) -> None:
+        outcome = self._outcome
+        self._outcome = None
+        assert isinstance(outcome, tuple)
+        item, result, error = outcome
+        is_ask = type(item) is Ask
+        message = item.message if is_ask else item
+        if error is None:
+            if is_ask:
+                settle_result(item.reply, result)
+            return
+        if not isinstance(error, Exception):
+            wrapped = ActorFailedError(f"{self._path} receive raised {error!r}")
+            wrapped.__cause__ = error
+            error = wrapped
+        if is_ask:
+            settle_error(item.reply, error)
+        self._fail(error, message, "receive")
+
     def _has_work(self) -> bool:
-        if self._sys:
+        if self._sys or self._outcome is not None:
             return True
         if self._state is RUNNING or self._state is STOPPED:
             return bool(self._queue) or bool(self._spill)
         return False
 
-    def _end_turn(self) -> None:
+    def _end_turn(self, awaiting: bool) -> None:
         if self._mute_target is not None and self._park_muted():
             return  # the target reschedules us; we keep the scheduled flag
+        if awaiting and self._arrive():
+            return  # the loop reschedules us when the coroutine ends
         if self._has_work():
             self._dispatch(self)  # keep the flag: more work waits
             return
@@ -560,18 +641,25 @@ class ActorCell(Mailbox):
             return False
         actor._context = self
         self._actor = actor
+        if isinstance(actor, AsyncActor) and self._bridge is None:
+            self._bridge = self._system._loop_bridge()
         self._derives = type(actor).derive_status is not Actor.derive_status
         return True
 
     def _call_hook(self, hook: str) -> bool:
-        actor = self._actor
-        assert actor is not None
         try:
-            getattr(actor, hook)()
+            self._run_hook(hook)
         except Exception as exc:  # noqa: BLE001 - reported to the supervisor
             self._fail(exc, None, hook)
             return False
         return True
+
+    def _run_hook(self, hook: str) -> None:
+        actor = self._actor
+        assert actor is not None
+        result = getattr(actor, hook)()
+        if self._bridge is not None and asyncio.iscoroutine(result):
+            self._bridge.run_hook(result)  # async hooks: the turn waits (bounded)
 
     def _restart(self, force: bool) -> None:
         """Restart after a failure (or, when ``force``, also a running actor).
@@ -607,10 +695,8 @@ class ActorCell(Mailbox):
         The failure still goes to the parent's strategy (which may escalate it)
         and to the log; the stop or restart goes on regardless.
         """
-        actor = self._actor
-        assert actor is not None
         try:
-            getattr(actor, hook)()
+            self._run_hook(hook)
         except Exception as exc:  # noqa: BLE001 - reported, not re-raised
             self._system._report_hook_error(self, hook, exc)
             failure = Failure(self._ref, exc, None, hook)
@@ -811,6 +897,10 @@ class ActorCell(Mailbox):
     # -- runtime: waiting -------------------------------------------------------------
 
     def _wait_stopped(self, timeout: float | None) -> bool:
+        if current.on_loop:
+            raise DeadlockError(
+                f"wait_stopped({self._path}) would block the actor system's event loop"
+            )
         driver = current.driver
         if driver is not None:
             return driver(lambda: self._state is STOPPED)

@@ -18,6 +18,8 @@ class _Current(threading.local):
     Attributes:
         on_worker: True on a shared worker thread, which must never block on a
             full mailbox (a pool whose workers all block deadlocks).
+        on_loop: True on an actor system's event-loop thread, where a blocking
+            call would stall every async actor (it raises DeadlockError instead).
         cell: The actor whose turn this thread is running, or None.
         driver: Set on a thread that drives a deterministic scheduler: a call
             that would wait for an actor runs turns instead, ``driver(done)``
@@ -26,6 +28,7 @@ class _Current(threading.local):
     """
 
     on_worker: bool = False
+    on_loop: bool = False
     cell: ActorCell | None = None
     driver: Callable[[Callable[[], bool]], bool] | None = None
 

@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ._envelope import Ask, settle_error
 from ._errors import MailboxFullError, SendTimeoutError
@@ -42,6 +42,13 @@ if TYPE_CHECKING:
     from ._cell import ActorCell
 
 __all__ = ["DEFAULT_CAPACITY", "Mailbox"]
+
+
+class _Gate(Protocol):
+    """Something a waiting sender blocks or awaits on; the consumer releases it."""
+
+    def release(self) -> None: ...
+
 
 #: Default mailbox capacity. 1,024 messages is sixteen turns' worth at the
 #: default budget of 64, so a consumer that keeps up never pushes back, while a
@@ -93,8 +100,9 @@ class Mailbox:
         # idle actor does not pay for them.
         # Messages accepted beyond capacity from muted worker senders.
         self._spill: deque[object] | None = None
-        # Locks of plain threads waiting for room; released at the end of a turn.
-        self._waiters: deque[threading.Lock] | None = None
+        # Gates of senders waiting for room (a threading.Lock for a plain thread,
+        # an AsyncGate for a coroutine); each is released once, at the end of a turn.
+        self._waiters: deque[_Gate] | None = None
         # Actor cells muted because they spilled into this mailbox.
         self._muted: deque[ActorCell] | None = None
 
@@ -250,7 +258,7 @@ class Mailbox:
     def _has_room(self) -> bool:
         return self._closed or (not self._spill and len(self._queue) < (self._capacity or 0))
 
-    def _waiter_queue(self) -> deque[threading.Lock]:
+    def _waiter_queue(self) -> deque[_Gate]:
         waiters = self._waiters
         if waiters is None:
             with self._lazy_lock():
@@ -271,7 +279,7 @@ class Mailbox:
             self._unmute_all(muted)
 
     @staticmethod
-    def _wake_waiters(waiters: deque[threading.Lock]) -> None:
+    def _wake_waiters(waiters: deque[_Gate]) -> None:
         while True:
             try:
                 gate = waiters.popleft()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ._aio import AsyncGate, LoopReply
 from ._envelope import Ask, Reply
-from ._errors import DeadlockError
+from ._errors import AskTimeoutError, DeadlockError, MailboxFullError, SendTimeoutError
 from ._local import current
+from ._overflow import Overflow
 from ._validate import check_timeout
 
 if TYPE_CHECKING:
@@ -88,9 +92,66 @@ class ActorRef(Generic[M]):
                 f"{cell._path} asked itself from its own turn, which would wait forever; "
                 "use ask_future() or handle the message directly"
             )
+        if current.on_loop:
+            raise DeadlockError(
+                f"a blocking ask to {cell._path} on the actor system's event loop would stall "
+                "every async actor; use 'await ref.ask_async(...)'"
+            )
         reply = Reply()
         cell._post(Ask(message, reply), timeout)
         return reply.wait(timeout, cell._path)
+
+    async def ask_async(self, message: M, *, timeout: float | None = None) -> Any:
+        """Like `ask`, for asyncio code: awaits the reply without blocking the loop.
+
+        Waiting for mailbox room (under BLOCK) is also asynchronous. Raises what
+        `ask` raises.
+        """
+        timeout = check_timeout(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        reply = LoopReply(asyncio.get_running_loop())
+        await self._post_async(Ask(message, reply), deadline, timeout)
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            return await asyncio.wait_for(reply.future, remaining)
+        except TimeoutError:
+            raise AskTimeoutError(f"no reply from {self.path} within {timeout} s") from None
+
+    async def tell_async(self, message: M, *, timeout: float | None = None) -> None:
+        """Like `tell`, for asyncio code: under BLOCK, awaits room without blocking the loop.
+
+        Raises:
+            SendTimeoutError: If no room came within ``timeout`` seconds.
+        """
+        timeout = check_timeout(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        await self._post_async(message, deadline, timeout)
+
+    async def _post_async(
+        self, item: object, deadline: float | None, timeout: float | None
+    ) -> None:
+        cell = self._cell
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                cell._post_nowait(item)  # other policies act at once; BLOCK raises when full
+                return
+            except MailboxFullError:
+                if cell._policy is not Overflow.BLOCK:
+                    raise
+            gate = AsyncGate(loop)
+            cell._waiter_queue().append(gate)
+            if cell._has_room():
+                continue  # room appeared before our registration was seen
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise SendTimeoutError(
+                    f"no room in the mailbox of {self.path} within {timeout} s (policy BLOCK)"
+                )
+            try:
+                await asyncio.wait_for(gate.future, remaining)
+            except TimeoutError:
+                continue  # the loop re-checks for room, then reports the timeout
 
     def ask_future(self, message: M) -> Future[Any]:
         """Send ``message`` and return a future for the reply.

@@ -11,6 +11,7 @@ from typing import Any
 from loguru import logger
 
 from ._actor import Actor
+from ._aio import LoopBridge
 from ._cell import ActorCell, Factory
 from ._clock import Clock
 from ._deadletters import DEFAULT_HISTORY, DeadLetters
@@ -129,6 +130,8 @@ class ActorSystem:
         # iterated without it.
         self._status_subscribers: tuple[Subscription, ...] = ()
         self._timers = TimerService(name, clock)
+        # Started with the first async actor (guarded by _lazy_guard).
+        self._bridge: LoopBridge | None = None
         self._scheduler: Dispatcher = (
             dispatcher if dispatcher is not None else Scheduler(workers, budget, name)
         )
@@ -262,6 +265,10 @@ class ActorSystem:
         stopped = self._root._wait_stopped(_remaining(deadline))
         unstopped = () if stopped else self._live_paths()
         stuck = self._timers.shutdown(_remaining(deadline))
+        with self._lazy_guard:
+            bridge = self._bridge
+        if bridge is not None:
+            stuck += bridge.shutdown(_remaining(deadline))
         stuck += self._scheduler.shutdown(_remaining(deadline))
         with self._tree_lock:
             pinned = list(self._pinned.values())
@@ -292,6 +299,14 @@ class ActorSystem:
         return f"<ActorSystem {self.name!r} workers={self.workers}>"
 
     # -- runtime hooks -------------------------------------------------------------------
+
+    def _loop_bridge(self) -> LoopBridge:
+        with self._lazy_guard:
+            if self._bridge is None:
+                if self._closing:
+                    raise ActorSystemClosedError("cannot start async actors while shutting down")
+                self._bridge = LoopBridge(self.name)
+            return self._bridge
 
     def _next_uid(self) -> int:
         # Called with _tree_lock held.

@@ -1,0 +1,184 @@
+"""The asyncio bridge: async actors on a system-owned loop, and awaitable sends.
+
+One event loop per system, on its own thread, started when the first
+`AsyncActor` is spawned. One loop is enough: async actors are for waiting on
+I/O, and one loop multiplexes thousands of sockets; CPU work belongs in
+ordinary actors on the worker pool, which the loop must never stall.
+
+How an async actor runs: its cell is scheduled on the worker pool like any
+other. A turn takes one message, creates the ``receive`` coroutine and hands it
+to the loop through a janus queue, then ends *without* releasing the actor's
+scheduled flag (the cell is parked, as a muted sender is). When the coroutine
+finishes, the loop thread records the outcome and resubmits the cell; the next
+turn settles the ask (or reports the failure to the supervisor) and takes the
+next message. So a slow coroutine holds no worker, messages stay strictly one
+at a time, and supervision, death watch and the status tree work unchanged.
+``on_start`` and ``on_stop`` coroutines run on the loop while the turn that
+starts or stops the actor waits for them (bounded by `HOOK_TIMEOUT`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import janus
+
+from ._actor import Actor
+from ._errors import ActorSystemClosedError
+from ._local import current
+
+__all__ = ["HOOK_TIMEOUT", "AsyncActor", "AsyncGate", "LoopBridge", "LoopReply"]
+
+M = TypeVar("M")
+
+#: How long a turn waits for an async ``on_start``/``on_stop`` coroutine. A
+#: hook that takes longer fails with TimeoutError (reported to the supervisor).
+HOOK_TIMEOUT = 30.0
+
+Done = Callable[["asyncio.Task[Any]"], object]
+
+
+class AsyncActor(Actor[M]):
+    """An actor whose hooks and `receive` are coroutines.
+
+    It runs on the system's event-loop thread; ``await`` inside `receive` holds
+    no worker thread. Messages are still handled one at a time. Inside it, use
+    ``await ref.ask_async(...)`` rather than the blocking ``ref.ask``.
+    """
+
+    async def on_start(self) -> None:  # type: ignore[override]
+        """Called before the first message."""
+
+    async def receive(self, message: M) -> Any:
+        """Handle one message; the return value answers an ask."""
+        raise NotImplementedError(f"{type(self).__name__} does not override receive()")
+
+    async def on_stop(self) -> None:  # type: ignore[override]
+        """Called once when the actor stops."""
+
+
+class LoopBridge:
+    """A system's event-loop thread and the janus queue that feeds it coroutines.
+
+    Thread safety: `submit`, `run_hook` and `shutdown` may be called from any
+    thread other than the loop's own.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"{name}-asyncio")
+        self._ready = threading.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._queue: janus.Queue[tuple[Coroutine[Any, Any, Any], Done] | None] | None = None
+        self._thread.start()
+        if not self._ready.wait(timeout=10.0):
+            raise RuntimeError("the asyncio bridge's event loop did not start")
+
+    def _run(self) -> None:
+        current.on_worker = True  # sends from coroutines never block the loop
+        current.on_loop = True
+        loop = asyncio.new_event_loop()
+        self.loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._main())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    async def _main(self) -> None:
+        queue: janus.Queue[tuple[Coroutine[Any, Any, Any], Done] | None] = janus.Queue()
+        self._queue = queue
+        self._ready.set()
+        tasks: set[asyncio.Task[Any]] = set()
+        while True:
+            item = await queue.async_q.get()
+            if item is None:
+                break
+            coroutine, done = item
+            task = asyncio.ensure_future(coroutine)
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            task.add_done_callback(done)
+        # The actors have stopped by now; anything still running is abandoned.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        queue.close()
+        await queue.wait_closed()
+
+    def submit(self, coroutine: Coroutine[Any, Any, Any], done: Done) -> None:
+        """Run ``coroutine`` as a task on the loop; ``done(task)`` runs after it."""
+        queue = self._queue
+        if queue is None or queue.closed:
+            coroutine.close()
+            raise ActorSystemClosedError("the asyncio bridge has shut down")
+        queue.sync_q.put((coroutine, done))  # unbounded: never blocks a worker
+
+    def run_hook(self, coroutine: Coroutine[Any, Any, Any]) -> object:
+        """Run a lifecycle coroutine on the loop and wait for it (bounded)."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            coroutine.close()
+            raise ActorSystemClosedError("the asyncio bridge has shut down")
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(HOOK_TIMEOUT)
+
+    def shutdown(self, timeout: float | None) -> list[str]:
+        """Stop the loop (cancelling leftover tasks) and join its thread."""
+        queue = self._queue
+        if queue is not None and not queue.closed:
+            try:
+                queue.sync_q.put(None)
+            except Exception:  # noqa: BLE001 - already closing
+                pass
+        self._thread.join(timeout)
+        return [self._thread.name] if self._thread.is_alive() else []
+
+
+class LoopReply:
+    """An ask's reply target that resolves an asyncio future on its own loop."""
+
+    __slots__ = ("future", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[Any] = loop.create_future()
+
+    def _call(self, setter: Callable[[Any], None], value: Any) -> None:
+        def resolve() -> None:
+            if not self.future.done():
+                setter(value)
+
+        try:
+            self.loop.call_soon_threadsafe(resolve)
+        except RuntimeError:
+            pass  # the asker's loop has closed: nobody is waiting any more
+
+    def set_result(self, result: object, /) -> None:
+        self._call(self.future.set_result, result)
+
+    def set_exception(self, exception: BaseException | None, /) -> None:
+        self._call(self.future.set_exception, exception)
+
+
+class AsyncGate:
+    """A mailbox waiter for an awaiting sender: `release` wakes its future."""
+
+    __slots__ = ("future", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[None] = loop.create_future()
+
+    def release(self) -> None:
+        def wake() -> None:
+            if not self.future.done():
+                self.future.set_result(None)
+
+        try:
+            self.loop.call_soon_threadsafe(wake)
+        except RuntimeError:
+            pass  # the sender's loop has closed
