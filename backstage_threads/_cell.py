@@ -339,7 +339,9 @@ class ActorCell(Mailbox):
                 children = self._children = {}
             if name is None:
                 name = f"${system._next_uid()}"
-            elif name in children:
+            elif name in children and children[name]._state is not STOPPED:
+                # (A stopped child keeps its entry until the parent's turn removes
+                # it, but its name is free as soon as wait_stopped() returns.)
                 raise DuplicateNameError(
                     f"{self._path} already has a child named {name!r}; sibling names must be unique"
                 )
@@ -373,6 +375,21 @@ class ActorCell(Mailbox):
         self._sys.append(message)
         if self._scheduled.acquire(False):
             self._dispatch(self)
+        elif self._mute_target is not None:
+            # A muted actor holds its flag while parked: wake it, or a stop or a
+            # child's failure would wait on a mailbox that may never drain.
+            self._wake_muted()
+
+    def _wake_muted(self) -> None:
+        target = self._mute_target
+        muted = target._muted if target is not None else None
+        if muted is None:
+            return
+        try:
+            muted.remove(self)
+        except ValueError:
+            return  # not registered yet (its turn will see our message) or already unmuted
+        self._unmute()
 
     def _run_turn(self, budget: int) -> int:
         """Run one turn of at most ``budget`` messages; return how many ran.
@@ -382,6 +399,8 @@ class ActorCell(Mailbox):
         """
         current.cell = self
         processed = 0
+        if self._mute_target is not None:
+            self._mute_target = None  # the last mute episode has ended
         try:
             if self._outcome is not None:
                 self._settle_outcome()
@@ -394,11 +413,12 @@ class ActorCell(Mailbox):
                 self._drain(self._stop_reason)
         finally:
             current.cell = None
-        if processed:
-            if self._waiters or self._muted:
-                self._room_made()
-            if self._receive_timeout is not None:
-                self._last_active = self._system._timers.clock.now()
+        # Blocked and muted senders get the room only when no system message is
+        # pending: a pending stop must turn them away, not let them in.
+        if (self._waiters or self._muted) and not self._sys:
+            self._room_made()
+        if processed and self._receive_timeout is not None:
+            self._last_active = self._system._timers.clock.now()
         self._end_turn(self._outcome is not None)
         return processed
 
@@ -529,7 +549,8 @@ class ActorCell(Mailbox):
         return False
 
     def _end_turn(self, awaiting: bool) -> None:
-        if self._mute_target is not None and self._park_muted():
+        target = self._mute_target
+        if target is not None and self._park_muted(target):
             return  # the target reschedules us; we keep the scheduled flag
         if awaiting and self._arrive():
             return  # the loop reschedules us when the coroutine ends
@@ -566,21 +587,24 @@ class ActorCell(Mailbox):
         gate.release()  # second to arrive: reset the gate for the next episode
         return False
 
-    def _park_muted(self) -> bool:
-        target = self._mute_target
-        assert target is not None and target._muted is not None
-        self._mute_target = None
-        if self._muted:
-            # Someone is muted on us: parking too could close a cycle of muted
-            # actors that nobody drains. Withdraw, unless the unmute already began.
+    def _park_muted(self, target: ActorCell) -> bool:
+        # Invariant: only this actor's own turn writes _mute_target; the unmuter
+        # (whoever removed us from target._muted) only arrives at the gate.
+        assert target._muted is not None
+        if self._muted or self._sys:
+            # Someone is muted on us (parking too could close a cycle of muted
+            # actors that nobody drains), or a system message waits. Withdraw,
+            # unless the unmute already began.
             try:
                 target._muted.remove(self)
+                self._mute_target = None
                 return False
             except ValueError:
                 pass
         return self._arrive()
 
     def _unmute(self) -> None:
+        """End a mute episode; called once per episode, by whoever dequeued us."""
         if not self._arrive():
             self._dispatch(self)  # its turn already ended parked: resubmit it
 
@@ -704,7 +728,7 @@ class ActorCell(Mailbox):
                 self._parent._post_system((_CHILD_FAILED, failure))
 
     def _fail(self, error: Exception, message: object, hook: str) -> None:
-        if message is not None:
+        if hook == "receive":  # (None is a valid message: check the hook, not the value)
             self._system.dead_letters.record(self._ref, message, f"failed: {error!r}")
         self._state = FAILED
         self._set_status(ServiceStatus.OUTAGE)

@@ -34,7 +34,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Protocol
 
 from ._envelope import Ask, settle_error
-from ._errors import MailboxFullError, SendTimeoutError
+from ._errors import ActorStoppedError, MailboxFullError, SendTimeoutError
 from ._local import current
 from ._overflow import Overflow
 
@@ -223,8 +223,12 @@ class Mailbox:
         queue = self._queue
         while True:
             if self._closed:
+                # A sender that had to wait is told, not just dead-lettered.
                 self._reject_closed(message)
-                return
+                raise ActorStoppedError(
+                    f"{self._describe()} stopped while the sender waited for room; "
+                    "the message is a dead letter"
+                )
             if not self._spill:
                 try:
                     queue.insert(_END, message)

@@ -44,8 +44,19 @@ class PinnedThread:
 
     def _run(self) -> None:
         current.on_worker = False
+        closing = False
+        cell: ActorCell | None = None
         while True:
-            cell = self._queue.get()
-            if cell is None:
-                return
+            item = self._queue.get()
+            if item is None:
+                # Asked to exit: at once if the actor has stopped, else once it
+                # has (its stop is already queued; a straggler keeps the thread
+                # until then, and the shutdown reports it).
+                closing = True
+                if cell is None or not cell.is_alive:
+                    return
+                continue
+            cell = item
             cell._run_turn(self._budget)
+            if closing and not cell.is_alive:
+                return

@@ -162,10 +162,10 @@ class Scheduler:
                     continue
                 messages += cell._run_turn(budget)
                 turns += 1
-                if not turns & 63:
-                    # Publish counters now and then, not on every turn.
-                    worker.turns = turns
-                    worker.messages = messages
+                # Published every turn (two writes to this worker's own object)
+                # so statistics() is current while the system runs.
+                worker.turns = turns
+                worker.messages = messages
         finally:
             worker.turns = turns
             worker.messages = messages

@@ -377,3 +377,32 @@ def test_derived_status() -> None:
         assert cluster.ask("status", timeout=2) is ServiceStatus.DEGRADED
         member.ask(ServiceStatus.RUNNING, timeout=2)
         assert cluster.ask("status", timeout=2) is ServiceStatus.RUNNING
+
+
+def test_a_muted_supervisor_still_handles_its_childs_failure() -> None:
+    # The parent spills into a full child and is muted; the child fails on the
+    # first message. The parent must still get the failure (a system message),
+    # restart the child, and drain: no deadlock, even on one worker.
+    class Child(Actor[Any]):
+        def receive(self, message: Any) -> Any:
+            if message == 0:
+                raise ValueError("boom")
+
+    class Parent(Actor[Any]):
+        def on_start(self) -> None:
+            self.child = self.context.spawn(Child, name="child", capacity=1)
+
+        def receive(self, message: Any) -> Any:
+            if message == "go":
+                for i in range(5):
+                    self.child.tell(i)
+            return "pong"
+
+    with ActorSystem("muted", workers=1) as system:
+        parent = system.spawn(Parent, name="parent")
+        parent.tell("go")
+        assert parent.ask("ping", timeout=5) == "pong"
+        child = system.lookup("/user/parent/child")
+        assert child is not None
+        assert child.ask("flush", timeout=5) is None
+        assert system.dead_letters.count == 1  # only the failed message

@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .._system import ActorSystem
 
 __all__ = [
+    "FLUSH",
     "FULL",
+    "PROBE_INTERVAL",
     "QUICK",
+    "WAIT",
     "Config",
     "Row",
     "Sizes",
     "Target",
     "calibrate_spin",
+    "check",
     "fresh_system",
     "percentile",
+    "probe_while",
     "rss_bytes",
     "spin",
     "timed",
@@ -31,14 +37,22 @@ __all__ = [
 #: declared hung; generous because the machine may be shared.
 WAIT = 120.0
 
+#: The message that asks a benchmark actor for its state (and so flushes its mailbox).
+FLUSH = None
+
+#: Seconds between probes of the light actor ("every ~1 ms").
+PROBE_INTERVAL = 0.001
+
 
 @dataclass(frozen=True, slots=True)
 class Sizes:
     """How much work each scenario does."""
 
     count: int
+    count_pykka: int
     fan_in_senders: int
     fan_in_each: int
+    fan_in_each_pykka: int
     ping_pong: int
     ping_pong_pykka: int
     asks: int
@@ -57,8 +71,12 @@ class Sizes:
 #: The sizes the brief asks for (Savina-like; skynet is the classic 1M tree).
 FULL = Sizes(
     count=1_000_000,
+    # Pykka queues ~140k tells/s here (3.11): 200k keep it near 1.5 s.
+    count_pykka=200_000,
     fan_in_senders=8,
     fan_in_each=100_000,
+    # 8 x 20k for Pykka, for the same reason.
+    fan_in_each_pykka=20_000,
     ping_pong=200_000,
     # Pykka manages ~23k hops/s (DESIGN.md section 2): 20k hops keep it near 1 s.
     ping_pong_pykka=20_000,
@@ -82,8 +100,10 @@ FULL = Sizes(
 #: A smoke-test run that finishes in about 20 s.
 QUICK = Sizes(
     count=100_000,
+    count_pykka=20_000,
     fan_in_senders=8,
     fan_in_each=10_000,
+    fan_in_each_pykka=2_000,
     ping_pong=20_000,
     ping_pong_pykka=2_000,
     asks=2_000,
@@ -250,3 +270,28 @@ def rss_bytes() -> int | None:
     except (OSError, IndexError, ValueError):
         return None
     return resident_pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def probe_while(worker: threading.Thread, probe: Any) -> list[float]:
+    """Start ``worker`` and time ``probe()`` every `PROBE_INTERVAL` until it ends."""
+    latencies: list[float] = []
+    worker.start()
+    next_probe = time.perf_counter()
+    while worker.is_alive():
+        start = time.perf_counter()
+        probe()
+        latencies.append(time.perf_counter() - start)
+        next_probe += PROBE_INTERVAL
+        delay = next_probe - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        else:
+            next_probe = time.perf_counter()  # fell behind: do not burst to catch up
+    worker.join(WAIT)
+    return latencies
+
+
+def check(condition: bool, message: str) -> None:
+    """Raise `RuntimeError` when a benchmark computed a wrong result."""
+    if not condition:
+        raise RuntimeError(f"benchmark result is wrong: {message}")

@@ -1,0 +1,92 @@
+"""The command line: parse options, run the chosen scenarios, print and save results."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._harness import FULL, QUICK, Config, Row
+from ._report import environment, format_table, write_json
+from ._scenarios import SCENARIOS
+
+__all__ = ["main", "run"]
+
+
+def run(config: Config, names: Sequence[str] | None = None, *, verbose: bool = False) -> list[Row]:
+    """Run the scenarios ``names`` (default: all, in order) and return their rows.
+
+    Raises:
+        ValueError: If a name is not a known scenario.
+    """
+    chosen = list(SCENARIOS) if names is None else list(names)
+    unknown = [name for name in chosen if name not in SCENARIOS]
+    if unknown:
+        raise ValueError(f"unknown benchmark(s) {unknown}; choose from {', '.join(SCENARIOS)}")
+    rows: list[Row] = []
+    for name in chosen:
+        start = time.perf_counter()
+        produced = SCENARIOS[name](config)
+        rows += produced
+        if verbose:
+            elapsed = time.perf_counter() - start
+            print(f"[{name}] done in {elapsed:.1f} s", file=sys.stderr, flush=True)
+    return rows
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m backstage_threads.bench",
+        description="Benchmark backstage_threads against Pykka on this interpreter.",
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes (a ~20 s smoke test)")
+    parser.add_argument(
+        "--only",
+        metavar="NAME,...",
+        help=f"comma-separated scenarios to run: {', '.join(SCENARIOS)}",
+    )
+    parser.add_argument("--json", metavar="PATH", type=Path, help="also write results as JSON")
+    parser.add_argument(
+        "--workers", metavar="N", type=int, help="worker threads per system (default: CPU count)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark command line; return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
+    names = None
+    if args.only:
+        names = [name.strip() for name in args.only.split(",") if name.strip()]
+        unknown = [name for name in names if name not in SCENARIOS]
+        if unknown:
+            parser.error(f"unknown benchmark(s) {unknown}; choose from {', '.join(SCENARIOS)}")
+    has_pykka = importlib.util.find_spec("pykka") is not None
+    config = Config(QUICK if args.quick else FULL, args.workers, has_pykka)
+    env = environment()
+    print(
+        f"python {env['python'].split()[0]} free-threaded={env['free_threaded_build']} "
+        f"gil={env['gil_enabled']} cpus={env['cpu_count']} pykka={has_pykka} "
+        f"sizes={'quick' if args.quick else 'full'}",
+        flush=True,
+    )
+    start = time.perf_counter()
+    rows = run(config, names, verbose=True)
+    total = time.perf_counter() - start
+    print(format_table(rows))
+    print(f"\ntotal {total:.1f} s")
+    if args.json is not None:
+        extra = {
+            "sizes": "quick" if args.quick else "full",
+            "workers": args.workers,
+            "pykka": has_pykka,
+            "seconds": total,
+        }
+        write_json(args.json, rows, extra)
+    return 0

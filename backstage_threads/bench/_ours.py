@@ -1,0 +1,292 @@
+"""The scenarios measured on backstage_threads.
+
+Every function runs in a fresh `ActorSystem` (see `fresh_system`) and returns
+raw figures; `_scenarios` turns them into table rows.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+import time
+import tracemalloc
+from concurrent.futures import Future
+from functools import partial
+from typing import Any
+
+from .._actor import Actor
+from .._ref import ActorRef
+from ._harness import FLUSH, WAIT, check, fresh_system, probe_while, rss_bytes, spin, timed
+
+__all__ = [
+    "ask_round_trip",
+    "count",
+    "cpu_scaling",
+    "fairness",
+    "fan_in",
+    "idle_cpu",
+    "ping_pong",
+    "skynet",
+    "spawn_idle",
+]
+
+
+class _Counter(Actor[Any]):
+    """Counts messages; an ask of `FLUSH` returns the count."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def receive(self, message: Any) -> Any:
+        if message is FLUSH:
+            return self.count
+        self.count += 1
+        return None
+
+
+class _Echo(Actor[Any]):
+    def receive(self, message: Any) -> Any:
+        return message
+
+
+class _Idle(Actor[Any]):
+    """Handles no message except the flush ask."""
+
+    def receive(self, message: Any) -> Any:
+        return message
+
+
+def count(workers: int | None, messages: int) -> float:
+    """One sender thread tells ``messages`` to one unbounded actor; msgs/s."""
+    with fresh_system(workers, "count") as system:
+        ref = system.spawn(_Counter, capacity=None)
+        tell = ref.tell
+        with timed() as elapsed:
+            for _ in range(messages):
+                tell(1)
+            received = ref.ask(FLUSH, timeout=WAIT)
+    check(received == messages, f"count: {received} of {messages} messages arrived")
+    return messages / elapsed[0]
+
+
+def fan_in(workers: int | None, senders: int, each: int) -> float:
+    """``senders`` threads each tell ``each`` to one default-capacity actor; msgs/s."""
+    with fresh_system(workers, "fan-in") as system:
+        ref = system.spawn(_Counter)
+        start = threading.Barrier(senders + 1)
+
+        def send() -> None:
+            tell = ref.tell
+            start.wait(WAIT)
+            for _ in range(each):
+                tell(1)
+
+        threads = [threading.Thread(target=send, name=f"bench-sender-{i}") for i in range(senders)]
+        for thread in threads:
+            thread.start()
+        start.wait(WAIT)
+        with timed() as elapsed:
+            for thread in threads:
+                thread.join(WAIT)
+            received = ref.ask(FLUSH, timeout=WAIT)
+    check(received == senders * each, f"fan-in: {received} of {senders * each} arrived")
+    return senders * each / elapsed[0]
+
+
+class _Player(Actor[Any]):
+    """Bounces a counter to its peer until it reaches zero, then settles ``done``."""
+
+    def __init__(self, done: Future[float]) -> None:
+        self.done = done
+        self.peer: ActorRef[Any] | None = None
+
+    def receive(self, message: Any) -> Any:
+        if isinstance(message, ActorRef):
+            self.peer = message
+            return None
+        if message == 0:
+            self.done.set_result(time.perf_counter())
+        else:
+            assert self.peer is not None
+            self.peer.tell(message - 1)
+        return None
+
+
+def ping_pong(workers: int | None, hops: int) -> float:
+    """Two actors bounce a counter ``hops`` times; hops/s."""
+    with fresh_system(workers, "ping-pong") as system:
+        done: Future[float] = Future()
+        ping = system.spawn(partial(_Player, done))
+        pong = system.spawn(partial(_Player, done))
+        ping.ask(pong, timeout=WAIT)
+        pong.ask(ping, timeout=WAIT)
+        start = time.perf_counter()
+        ping.tell(hops)
+        finish = done.result(WAIT)
+    return hops / (finish - start)
+
+
+def ask_round_trip(workers: int | None, asks: int) -> float:
+    """A plain thread asks an echo actor ``asks`` times; microseconds per ask."""
+    with fresh_system(workers, "ask") as system:
+        ref = system.spawn(_Echo)
+        ref.ask(0, timeout=WAIT)  # started, and a worker warmed up
+        ask = ref.ask
+        with timed() as elapsed:
+            for i in range(asks):
+                ask(i, timeout=WAIT)
+    return elapsed[0] / asks * 1e6
+
+
+class _Cruncher(Actor[Any]):
+    """Burns ``work`` spin iterations per message."""
+
+    def __init__(self, work: int) -> None:
+        self.work = work
+
+    def receive(self, message: Any) -> Any:
+        if message is FLUSH:
+            return None
+        return spin(self.work)
+
+
+def cpu_scaling(workers: int, actors: int, messages: int, work: int) -> float:
+    """Seconds for ``actors`` actors to do ``messages`` CPU-bound messages in all."""
+    with fresh_system(workers, "cpu") as system:
+        refs = [system.spawn(partial(_Cruncher, work)) for _ in range(actors)]
+        for ref in refs:
+            ref.ask(FLUSH, timeout=WAIT)  # every actor started before the clock
+        with timed() as elapsed:
+            for i in range(messages):
+                refs[i % actors].tell(i)
+            for ref in refs:
+                ref.ask(FLUSH, timeout=WAIT)
+    return elapsed[0]
+
+
+#: Small mailboxes for the skynet tree: a parent gets exactly 10 replies.
+SKYNET_CAPACITY = 16
+#: The tree's fan-out (the classic skynet benchmark).
+SKYNET_FANOUT = 10
+
+
+class _Skynet(Actor[Any]):
+    """A skynet node: a leaf replies its index; a parent sums its children's replies."""
+
+    def __init__(self, index: int, size: int, answer: Future[int] | None) -> None:
+        self.index = index
+        self.size = size
+        self.answer = answer  # only the root has one; others reply to their parent
+        self.total = 0
+        self.pending = SKYNET_FANOUT
+
+    def on_start(self) -> None:
+        if self.size == 1:
+            self._reply(self.index)
+            return
+        step = self.size // SKYNET_FANOUT
+        spawn = self.context.spawn
+        for i in range(SKYNET_FANOUT):
+            spawn(
+                partial(_Skynet, self.index + i * step, step, None),
+                capacity=SKYNET_CAPACITY,
+            )
+
+    def receive(self, message: Any) -> Any:
+        self.total += message
+        self.pending -= 1
+        if not self.pending:
+            self._reply(self.total)
+        return None
+
+    def _reply(self, value: int) -> None:
+        if self.answer is not None:
+            self.answer.set_result(value)
+        else:
+            parent = self.context.parent
+            assert parent is not None
+            parent.tell(value)
+        self.context.stop()
+
+
+def skynet(workers: int | None, leaves: int) -> float:
+    """Seconds for a 10-ary tree of ``leaves`` leaf actors to sum their indexes."""
+    size = 1
+    while size < leaves:
+        size *= SKYNET_FANOUT
+    check(size == leaves, f"skynet needs a power of {SKYNET_FANOUT} leaves, got {leaves}")
+    with fresh_system(workers, "skynet") as system:
+        answer: Future[int] = Future()
+        with timed() as elapsed:
+            system.spawn(partial(_Skynet, 0, leaves, answer), capacity=SKYNET_CAPACITY)
+            total = answer.result(WAIT)
+    expected = leaves * (leaves - 1) // 2
+    check(total == expected, f"skynet summed {total}, expected {expected}")
+    return elapsed[0]
+
+
+def spawn_idle(workers: int | None, actors: int) -> tuple[float, float, float | None]:
+    """Spawn ``actors`` idle actors.
+
+    Returns:
+        (actors spawned per second, tracemalloc bytes per actor, RSS bytes per
+        actor or None). The rate comes from a run without tracemalloc, which
+        slows allocation several-fold.
+    """
+    with fresh_system(workers, "spawn") as system:
+        before = rss_bytes()
+        with timed() as elapsed:
+            refs = [system.spawn(_Idle) for _ in range(actors)]
+            refs[-1].ask(FLUSH, timeout=WAIT)
+        after = rss_bytes()
+        del refs
+    rss = None if before is None or after is None else (after - before) / actors
+    gc.collect()
+    tracemalloc.start()
+    try:
+        with fresh_system(workers, "spawn-traced") as system:
+            gc.collect()
+            base = tracemalloc.get_traced_memory()[0]
+            traced = [system.spawn(_Idle) for _ in range(actors)]
+            traced[-1].ask(FLUSH, timeout=WAIT)
+            gc.collect()
+            # The benchmark's own list of refs is not part of an actor's cost.
+            used = tracemalloc.get_traced_memory()[0] - base - sys.getsizeof(traced)
+            del traced
+    finally:
+        tracemalloc.stop()
+    return actors / elapsed[0], used / actors, rss
+
+
+def fairness(workers: int | None, flood: int) -> list[float]:
+    """Ask latencies (seconds) of a light actor while another actor is flooded."""
+    with fresh_system(workers, "fairness") as system:
+        heavy = system.spawn(_Counter)
+        light = system.spawn(_Echo)
+        light.ask(0, timeout=WAIT)
+
+        def flood_heavy() -> None:
+            tell = heavy.tell
+            for i in range(flood):
+                tell(i)
+
+        flooder = threading.Thread(target=flood_heavy, name="bench-flooder")
+        latencies = probe_while(flooder, lambda: light.ask(0, timeout=WAIT))
+        received = heavy.ask(FLUSH, timeout=WAIT)
+    check(received == flood, f"fairness: {received} of {flood} flood messages arrived")
+    return latencies
+
+
+def idle_cpu(workers: int | None, actors: int, seconds: float) -> float:
+    """Percent of one core the process burns while ``actors`` actors sit idle."""
+    with fresh_system(workers, "idle") as system:
+        refs = [system.spawn(_Idle) for _ in range(actors)]
+        for ref in refs:
+            ref.ask(FLUSH, timeout=WAIT)
+        cpu_before = time.process_time()
+        wall_before = time.perf_counter()
+        time.sleep(seconds)
+        cpu = time.process_time() - cpu_before
+        wall = time.perf_counter() - wall_before
+    return 100.0 * cpu / wall

@@ -1,0 +1,201 @@
+"""The same scenarios measured on Pykka, the peer (one OS thread per actor).
+
+Imported only when Pykka is installed (see `available`); it runs in the same
+process and interpreter as our scenarios, so the figures compare like with like.
+Every function stops the actors it started before returning.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from typing import Any
+
+import pykka
+
+from ._harness import FLUSH, WAIT, check, probe_while, spin, timed
+
+__all__ = ["ask_round_trip", "count", "cpu_scaling", "fairness", "fan_in", "ping_pong", "spawn"]
+
+
+@contextmanager
+def _started() -> Iterator[list[pykka.ActorRef[Any]]]:
+    """Collect refs of started actors; stop them all (concurrently) on exit."""
+    refs: list[pykka.ActorRef[Any]] = []
+    try:
+        yield refs
+    finally:
+        stops = [ref.stop(block=False) for ref in refs]
+        for stop in stops:
+            stop.get(timeout=WAIT)
+
+
+class _Counter(pykka.ThreadingActor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def on_receive(self, message: Any) -> Any:
+        if message is FLUSH:
+            return self.count
+        self.count += 1
+        return None
+
+
+class _Echo(pykka.ThreadingActor):
+    def on_receive(self, message: Any) -> Any:
+        return message
+
+
+def count(messages: int) -> float:
+    """One sender thread tells ``messages`` to one actor; msgs/s."""
+    with _started() as refs:
+        ref = _Counter.start()
+        refs.append(ref)
+        tell = ref.tell
+        with timed() as elapsed:
+            for _ in range(messages):
+                tell(1)
+            received = ref.ask(FLUSH, timeout=WAIT)
+    check(received == messages, f"pykka count: {received} of {messages}")
+    return messages / elapsed[0]
+
+
+def fan_in(senders: int, each: int) -> float:
+    """``senders`` threads each tell ``each`` to one actor; msgs/s."""
+    with _started() as refs:
+        ref = _Counter.start()
+        refs.append(ref)
+        start = threading.Barrier(senders + 1)
+
+        def send() -> None:
+            tell = ref.tell
+            start.wait(WAIT)
+            for _ in range(each):
+                tell(1)
+
+        threads = [threading.Thread(target=send, name=f"pykka-sender-{i}") for i in range(senders)]
+        for thread in threads:
+            thread.start()
+        start.wait(WAIT)
+        with timed() as elapsed:
+            for thread in threads:
+                thread.join(WAIT)
+            received = ref.ask(FLUSH, timeout=WAIT)
+    check(received == senders * each, f"pykka fan-in: {received} of {senders * each}")
+    return senders * each / elapsed[0]
+
+
+class _Player(pykka.ThreadingActor):
+    def __init__(self, done: Future[float]) -> None:
+        super().__init__()
+        self.done = done
+        self.peer: pykka.ActorRef[Any] | None = None
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, pykka.ActorRef):
+            self.peer = message
+        elif message == 0:
+            self.done.set_result(time.perf_counter())
+        else:
+            assert self.peer is not None
+            self.peer.tell(message - 1)
+        return None
+
+
+def ping_pong(hops: int) -> float:
+    """Two actors bounce a counter ``hops`` times with tell; hops/s."""
+    with _started() as refs:
+        done: Future[float] = Future()
+        ping = _Player.start(done)
+        pong = _Player.start(done)
+        refs += [ping, pong]
+        ping.ask(pong, timeout=WAIT)
+        pong.ask(ping, timeout=WAIT)
+        start = time.perf_counter()
+        ping.tell(hops)
+        finish = done.result(WAIT)
+    return hops / (finish - start)
+
+
+def ask_round_trip(asks: int) -> float:
+    """A plain thread asks an echo actor ``asks`` times; microseconds per ask."""
+    with _started() as refs:
+        ref = _Echo.start()
+        refs.append(ref)
+        ref.ask(0, timeout=WAIT)
+        with timed() as elapsed:
+            for i in range(asks):
+                ref.ask(i, timeout=WAIT)
+    return elapsed[0] / asks * 1e6
+
+
+class _Cruncher(pykka.ThreadingActor):
+    def __init__(self, work: int) -> None:
+        super().__init__()
+        self.work = work
+
+    def on_receive(self, message: Any) -> Any:
+        if message is FLUSH:
+            return None
+        return spin(self.work)
+
+
+def cpu_scaling(actors: int, messages: int, work: int) -> float:
+    """Seconds for ``actors`` actors to do ``messages`` CPU-bound messages in all."""
+    with _started() as refs:
+        refs += [_Cruncher.start(work) for _ in range(actors)]
+        for ref in refs:
+            ref.ask(FLUSH, timeout=WAIT)
+        with timed() as elapsed:
+            for i in range(messages):
+                refs[i % actors].tell(i)
+            for ref in refs:
+                ref.ask(FLUSH, timeout=WAIT)
+    return elapsed[0]
+
+
+def spawn(actors: int) -> float:
+    """Start ``actors`` idle actors (one thread each); actors started per second."""
+    with _started() as refs, timed() as elapsed:
+        for _ in range(actors):
+            refs.append(_Echo.start())
+        refs[-1].ask(FLUSH, timeout=WAIT)
+    return actors / elapsed[0]
+
+
+def fairness(flood: int) -> list[float]:
+    """Ask latencies (seconds) of a light actor while another actor is flooded."""
+    with _started() as refs:
+        heavy = _Counter.start()
+        light = _Echo.start()
+        refs += [heavy, light]
+        light.ask(0, timeout=WAIT)
+
+        def flood_heavy() -> None:
+            tell = heavy.tell
+            for i in range(flood):
+                tell(i)
+
+        flooder = threading.Thread(target=flood_heavy, name="pykka-flooder")
+        latencies = probe_while(flooder, lambda: light.ask(0, timeout=WAIT))
+        received = heavy.ask(FLUSH, timeout=WAIT)
+    check(received == flood, f"pykka fairness: {received} of {flood}")
+    return latencies
+
+
+def idle_cpu(actors: int, seconds: float) -> float:
+    """Percent of one core the process burns while ``actors`` actors sit idle."""
+    with _started() as refs:
+        refs += [_Echo.start() for _ in range(actors)]
+        for ref in refs:
+            ref.ask(FLUSH, timeout=WAIT)
+        cpu_before = time.process_time()
+        wall_before = time.perf_counter()
+        time.sleep(seconds)
+        cpu = time.process_time() - cpu_before
+        wall = time.perf_counter() - wall_before
+    return 100.0 * cpu / wall

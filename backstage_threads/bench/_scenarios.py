@@ -1,0 +1,238 @@
+"""The nine scenarios: each measures us (and Pykka where it has an equivalent) into rows."""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import sysconfig
+from collections.abc import Callable
+from types import ModuleType
+
+from . import _ours
+from ._harness import Config, Row, Target, calibrate_spin, percentile
+
+__all__ = ["SCENARIOS", "free_threaded"]
+
+#: One CPU-scaling message costs about this many seconds of pure-Python work.
+CPU_MESSAGE_SECONDS = 0.001
+#: The speedup the CPU scenario must reach on a free-threaded build with >= 2 cores.
+CPU_SPEEDUP_TARGET = 1.8
+#: Bytes one idle actor may cost (1.5 KB).
+IDLE_ACTOR_BYTES = 1536
+#: The light actor's p99 ask latency bound under a flood, in milliseconds.
+FAIRNESS_P99_MS = 5.0
+#: Percent of one core an idle system may burn.
+IDLE_CPU_PERCENT = 2.0
+
+
+def free_threaded() -> bool:
+    """True on a free-threaded build running with the GIL disabled."""
+    disabled = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    is_enabled: Callable[[], bool] | None = getattr(sys, "_is_gil_enabled", None)
+    return disabled and is_enabled is not None and not is_enabled()
+
+
+def _pykka(config: Config) -> ModuleType | None:
+    """The Pykka side, imported on first use, or None when not measured."""
+    if not config.pykka:
+        return None
+    from . import _pykka  # noqa: PLC0415 - Pykka is optional: import it lazily
+
+    return _pykka
+
+
+def _cores(config: Config) -> int:
+    return config.workers if config.workers is not None else (os.cpu_count() or 1)
+
+
+def count(config: Config) -> list[Row]:
+    n, pykka_n = config.sizes.count, config.sizes.count_pykka
+    peer = _pykka(config)
+    return [
+        Row(
+            "count",
+            f"1 sender, {n:,} tells to 1 actor (Pykka {pykka_n:,})",
+            "msg/s",
+            _ours.count(config.workers, n),
+            peer.count(pykka_n) if peer else None,
+            Target("ratio", ">=", 3),
+        )
+    ]
+
+
+def fan_in(config: Config) -> list[Row]:
+    sizes = config.sizes
+    senders, each, pykka_each = sizes.fan_in_senders, sizes.fan_in_each, sizes.fan_in_each_pykka
+    peer = _pykka(config)
+    return [
+        Row(
+            "fan-in",
+            f"{senders} senders x {each:,} tells to 1 actor (Pykka x {pykka_each:,})",
+            "msg/s",
+            _ours.fan_in(config.workers, senders, each),
+            peer.fan_in(senders, pykka_each) if peer else None,
+            note="ours: default capacity (BLOCK); Pykka: unbounded",
+        )
+    ]
+
+
+def ping_pong(config: Config) -> list[Row]:
+    hops, pykka_hops = config.sizes.ping_pong, config.sizes.ping_pong_pykka
+    peer = _pykka(config)
+    return [
+        Row(
+            "ping-pong",
+            f"2 actors, {hops:,} hops (Pykka {pykka_hops:,})",
+            "hops/s",
+            _ours.ping_pong(config.workers, hops),
+            peer.ping_pong(pykka_hops) if peer else None,
+            Target("ratio", ">=", 20),
+        )
+    ]
+
+
+def ask(config: Config) -> list[Row]:
+    asks, pykka_asks = config.sizes.asks, config.sizes.asks_pykka
+    peer = _pykka(config)
+    return [
+        Row(
+            "ask",
+            f"ask round trip from a thread, {asks:,} asks (Pykka {pykka_asks:,})",
+            "us",
+            _ours.ask_round_trip(config.workers, asks),
+            peer.ask_round_trip(pykka_asks) if peer else None,
+            Target("ratio", "<=", 0.5),
+        )
+    ]
+
+
+def cpu(config: Config) -> list[Row]:
+    sizes = config.sizes
+    work = calibrate_spin(CPU_MESSAGE_SECONDS)
+    cores = _cores(config)
+    one = _ours.cpu_scaling(1, sizes.cpu_actors, sizes.cpu_messages, work)
+    many = _ours.cpu_scaling(cores, sizes.cpu_actors, sizes.cpu_messages, work)
+    peer = _pykka(config)
+    peer_speedup = None
+    if peer:
+        peer_one = peer.cpu_scaling(1, sizes.cpu_messages, work)
+        peer_speedup = peer_one / peer.cpu_scaling(2, sizes.cpu_messages, work)
+    applies = free_threaded() and cores >= 2
+    return [
+        Row(
+            "cpu",
+            f"CPU speedup, {sizes.cpu_actors} actors x ~1 ms msgs, 1 -> {cores} workers "
+            f"(Pykka: 1 -> 2 actors)",
+            "x",
+            one / many,
+            peer_speedup,
+            Target("ours", ">=", CPU_SPEEDUP_TARGET, applies=applies),
+            note=f"{sizes.cpu_messages} msgs; 1 worker {one:.3f} s, {cores} workers {many:.3f} s"
+            + ("" if applies else "; target applies only to free-threaded builds"),
+        )
+    ]
+
+
+def skynet(config: Config) -> list[Row]:
+    leaves = config.sizes.skynet
+    seconds = _ours.skynet(config.workers, leaves)
+    return [
+        Row(
+            "skynet",
+            f"skynet, 10-ary tree of {leaves:,} leaves (sum checked)",
+            "s",
+            seconds,
+            note=f"{leaves * 10 // 9:,} actors, {leaves * 10 // 9 / seconds:,.0f} actors/s; "
+            "Pykka: n/a (a thread per actor)",
+        )
+    ]
+
+
+def spawn(config: Config) -> list[Row]:
+    actors, pykka_actors = config.sizes.spawn, config.sizes.spawn_pykka
+    rate, traced, rss = _ours.spawn_idle(config.workers, actors)
+    peer = _pykka(config)
+    gc.collect()
+    return [
+        Row(
+            "spawn",
+            f"spawn {actors:,} idle actors (Pykka {pykka_actors:,})",
+            "actors/s",
+            rate,
+            peer.spawn(pykka_actors) if peer else None,
+        ),
+        Row(
+            "spawn",
+            "memory per idle actor (tracemalloc)",
+            "bytes",
+            traced,
+            target=Target("ours", "<=", IDLE_ACTOR_BYTES),
+        ),
+        Row("spawn", "memory per idle actor (RSS delta)", "bytes", rss),
+    ]
+
+
+def fairness(config: Config) -> list[Row]:
+    flood, pykka_flood = config.sizes.flood, config.sizes.flood_pykka
+    ours = _ours.fairness(config.workers, flood)
+    single = _ours.fairness(1, flood)
+    peer = _pykka(config)
+    theirs = peer.fairness(pykka_flood) if peer else None
+    name = f"light-actor ask latency under a {flood:,}-message flood (Pykka {pykka_flood:,})"
+    rows = []
+    for label, fraction, target in (
+        ("p50", 0.5, None),
+        ("p99", 0.99, Target("ours", "<=", FAIRNESS_P99_MS)),
+    ):
+        rows.append(
+            Row(
+                "fairness",
+                f"{name}, {label}",
+                "ms",
+                percentile(ours, fraction) * 1e3,
+                percentile(theirs, fraction) * 1e3 if theirs else None,
+                target,
+                note=f"{len(ours)} probes",
+            )
+        )
+    rows.append(
+        Row(
+            "fairness",
+            "same with 1 worker, p99",
+            "ms",
+            percentile(single, 0.99) * 1e3,
+            target=Target("ours", "<=", FAIRNESS_P99_MS),
+            note=f"{len(single)} probes",
+        )
+    )
+    return rows
+
+
+def idle(config: Config) -> list[Row]:
+    actors, seconds = config.sizes.idle_actors, config.sizes.idle_seconds
+    peer = _pykka(config)
+    return [
+        Row(
+            "idle",
+            f"idle CPU, {actors:,} idle actors over {seconds:g} s",
+            "% core",
+            _ours.idle_cpu(config.workers, actors, seconds),
+            peer.idle_cpu(actors, seconds) if peer else None,
+            Target("ours", "<", IDLE_CPU_PERCENT),
+        )
+    ]
+
+
+#: Scenario name (for ``--only``) -> scenario, in run order.
+SCENARIOS: dict[str, Callable[[Config], list[Row]]] = {
+    "count": count,
+    "fan-in": fan_in,
+    "ping-pong": ping_pong,
+    "ask": ask,
+    "cpu": cpu,
+    "skynet": skynet,
+    "spawn": spawn,
+    "fairness": fairness,
+    "idle": idle,
+}
