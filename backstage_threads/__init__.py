@@ -21,6 +21,7 @@ from ._clock import Clock, MonotonicClock
 from ._deadletters import DeadLetter, DeadLetters
 from ._errors import (
     ActorFailedError,
+    ActorInitializationError,
     ActorStoppedError,
     ActorSystemClosedError,
     AskTimeoutError,
@@ -37,7 +38,15 @@ from ._scheduler import DEFAULT_BUDGET, WorkerStatistics
 from ._signals import ReceiveTimeout, Terminated
 from ._status import ServiceStatus, StatusNode
 from ._subscription import Subscription
-from ._supervision import Directive, Failure, Need, RestartAfter, Scope, SupervisorStrategy
+from ._supervision import (
+    Directive,
+    Failure,
+    Need,
+    RestartAfter,
+    Scope,
+    SupervisorStrategy,
+    default_decider,
+)
 from ._system import ActorSystem, ShutdownReport, SystemStatistics
 from ._timers import TimerHandle
 
@@ -51,6 +60,7 @@ __all__ = [
     "Actor",
     "ActorContext",
     "ActorFailedError",
+    "ActorInitializationError",
     "ActorRef",
     "ActorStoppedError",
     "ActorSystem",
@@ -83,4 +93,5 @@ __all__ = [
     "Terminated",
     "TimerHandle",
     "WorkerStatistics",
+    "default_decider",
 ]

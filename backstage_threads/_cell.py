@@ -31,6 +31,7 @@ from ._aio import AsyncActor, LoopBridge
 from ._envelope import Ask, settle_error, settle_result
 from ._errors import (
     ActorFailedError,
+    ActorInitializationError,
     ActorStoppedError,
     ActorSystemClosedError,
     BackstageError,
@@ -661,7 +662,9 @@ class ActorCell(Mailbox):
                     f"the factory of {self._path} returned {actor!r}, which is not an Actor"
                 )
         except Exception as exc:  # noqa: BLE001 - a start failure goes to the supervisor
-            self._fail(exc, None, "factory")
+            error = ActorInitializationError(f"cannot create {self._path}: {exc}")
+            error.__cause__ = exc
+            self._fail(error, None, "factory")
             return False
         actor._context = self
         self._actor = actor

@@ -11,7 +11,8 @@ also from the builtin a caller would naturally catch::
     ├── SendTimeoutError (TimeoutError)       a BLOCK send found no room within its timeout
     ├── DeadlockError (RuntimeError)          a call would wait on its own thread
     ├── DuplicateNameError (ValueError)       a sibling already has that name
-    └── ActorFailedError (RuntimeError)       wraps a failure whose original is its __cause__
+    ├── ActorFailedError (RuntimeError)       wraps a failure whose original is its __cause__
+    └── ActorInitializationError (RuntimeError) the factory could not build the actor
 
 Misuse (a negative timeout, a non-callable factory) raises plain `ValueError` or
 `TypeError` with a message naming the bad value and what is allowed.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 __all__ = [
     "ActorFailedError",
+    "ActorInitializationError",
     "ActorStoppedError",
     "ActorSystemClosedError",
     "AskTimeoutError",
@@ -69,3 +71,11 @@ class DuplicateNameError(BackstageError, ValueError):
 
 class ActorFailedError(BackstageError, RuntimeError):
     """An actor failed; the original exception is this error's ``__cause__``."""
+
+
+class ActorInitializationError(BackstageError, RuntimeError):
+    """An actor's factory raised or returned something that is not an Actor.
+
+    The original error is the ``__cause__``. The default decider stops such an
+    actor (as Akka does) instead of restarting a factory that cannot work.
+    """

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._errors import ActorFailedError
+from ._errors import ActorFailedError, ActorInitializationError
 
 if TYPE_CHECKING:
     from ._cell import ActorCell
@@ -120,9 +120,11 @@ Decider = Callable[[Exception], Decision]
 
 
 def default_decider(error: Exception) -> Decision:
-    """Follow a `Need`'s advice; restart on anything else."""
+    """Follow a `Need`'s advice; stop an actor whose factory failed; else restart."""
     if isinstance(error, Need):
         return error.advice
+    if isinstance(error, ActorInitializationError):
+        return Directive.STOP
     return Directive.RESTART
 
 
@@ -131,7 +133,7 @@ class SupervisorStrategy:
 
     Args:
         decider: Maps the child's exception to a directive (default: follow a
-            `Need`'s advice, else restart).
+            `Need`'s advice, stop on `ActorInitializationError`, else restart).
         scope: Which children the directive applies to.
         max_restarts: At most this many restarts by this supervisor ...
         within: ... within this many seconds; one more escalates instead (OTP's

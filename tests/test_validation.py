@@ -13,11 +13,12 @@ import pytest
 from support import WAIT, Counter, Echo, assert_clean_shutdown, system_threads
 
 from backstage_threads import (
-    ActorFailedError,
+    ActorInitializationError,
     ActorRef,
     ActorSystem,
-    ActorSystemClosedError,
     Overflow,
+    SupervisorStrategy,
+    default_decider,
 )
 
 
@@ -144,29 +145,31 @@ def test_rejected_child_spawn_inside_an_actor_leaves_the_parent_working(
 
 @pytest.mark.parametrize("returned", [42, None, "actor", Echo], ids=repr)
 def test_factory_returning_a_non_actor_fails_the_actor(returned: Any) -> None:
-    # What the runtime does: the start fails with a TypeError naming the value,
-    # the guardian's default strategy restarts it (the factory fails again each
-    # time) until the restart intensity (3 in 5 s) is exceeded, which escalates
-    # to the top and stops the whole system. Messages sent to the failing actor
-    # become dead letters.
-    system = ActorSystem(workers=2)
+    # The start fails with an ActorInitializationError whose cause is a
+    # TypeError naming the value; the default decider stops that actor (a
+    # factory that cannot build an actor is not retried). Messages sent to it
+    # become dead letters, and the rest of the system carries on.
+    seen: list[Exception] = []
+
+    def decider(error: Exception) -> Any:
+        seen.append(error)
+        return default_decider(error)
+
+    system = ActorSystem(workers=2, guardian_strategy=SupervisorStrategy(decider))
     try:
         bad = system.spawn(lambda: returned, name="bad")
         bad.tell("never processed")
         assert bad.wait_stopped(timeout=WAIT)
         assert not bad.is_alive
-        assert system.wait_terminated(timeout=WAIT)
-        failure = system.failure
-        assert failure is not None
-        assert isinstance(failure.error, ActorFailedError)
-        cause = failure.error.__cause__
+        assert len(seen) == 1 and isinstance(seen[0], ActorInitializationError)
+        cause = seen[0].__cause__
         assert isinstance(cause, TypeError)
         assert repr(returned) in str(cause)
         assert "not an Actor" in str(cause)
         letters = [dl for dl in system.dead_letters.snapshot() if dl.recipient == bad]
         assert [dl.message for dl in letters] == ["never processed"]
-        with pytest.raises(ActorSystemClosedError):
-            system.spawn(Echo)
+        assert system.failure is None
+        assert system.spawn(Echo).ask("still works", timeout=WAIT) == "still works"
     finally:
         assert_clean_shutdown(system)
 
