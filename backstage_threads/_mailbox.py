@@ -31,7 +31,8 @@ import sys
 import threading
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._envelope import Ask, settle_error
 from ._errors import ActorStoppedError, MailboxFullError, SendTimeoutError
@@ -78,6 +79,7 @@ class Mailbox:
     __slots__ = (
         "_capacity",
         "_closed",
+        "_dispatch",
         "_muted",
         "_policy",
         "_queue",
@@ -106,10 +108,11 @@ class Mailbox:
         # Actor cells muted because they spilled into this mailbox.
         self._muted: deque[ActorCell] | None = None
 
-    # -- hooks the cell provides ------------------------------------------------
+    # Submits the actor for a turn: the pool's submit, a pinned thread's, or the
+    # stopped-actor drain. Set by the cell; called by whoever takes the flag.
+    _dispatch: Callable[[Any], None]
 
-    def _schedule(self) -> None:
-        raise NotImplementedError
+    # -- hooks the cell provides ------------------------------------------------
 
     def _discard(self, message: object, reason: str, error: BaseException) -> None:
         raise NotImplementedError
@@ -141,7 +144,7 @@ class Mailbox:
             except IndexError:
                 self._post_full(message, timeout)
         if self._scheduled.acquire(False):
-            self._schedule()
+            self._dispatch(self)
 
     def _post_nowait(self, message: object) -> None:
         """Like `_post`, but a full BLOCK mailbox raises instead of waiting."""
@@ -155,7 +158,7 @@ class Mailbox:
                     f"mailbox of {self._describe()} is full (capacity {self._capacity})"
                 ) from None
             if self._scheduled.acquire(False):
-                self._schedule()
+                self._dispatch(self)
             return
         self._post(message, 0.0)
 

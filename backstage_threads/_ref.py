@@ -98,7 +98,9 @@ class ActorRef(Generic[M]):
                 "every async actor; use 'await ref.ask_async(...)'"
             )
         reply = Reply()
-        cell._post(Ask(message, reply), timeout)
+        item = Ask(message, reply)
+        if not cell._run_ask_inline(item):
+            cell._post(item, timeout)
         return reply.wait(timeout, cell._path)
 
     async def ask_async(self, message: M, *, timeout: float | None = None) -> Any:

@@ -34,8 +34,9 @@ def test_statistics_count_every_processed_message() -> None:
     final = system.statistics()
     assert [w.name for w in final.workers] == ["stats-worker-0", "stats-worker-1"]
     assert final.messages == 4 * 501
-    assert final.messages == sum(w.messages for w in final.workers)
-    assert final.turns == sum(w.turns for w in final.workers)
+    # Asks from this (plain) thread may have run their turn inline.
+    assert final.messages == sum(w.messages for w in final.workers) + final.inline_messages
+    assert final.turns == sum(w.turns for w in final.workers) + final.inline_turns
     assert final.steals == sum(w.steals for w in final.workers)
     assert final.parks == sum(w.parks for w in final.workers)
     assert final.turns >= 4
@@ -113,7 +114,23 @@ class ThreadName(Actor[Any]):
         return threading.current_thread().name
 
 
-def test_pinned_actor_runs_on_its_own_thread(system: ActorSystem) -> None:
+def test_an_ask_to_an_idle_actor_runs_inline_on_the_asking_thread(system: ActorSystem) -> None:
+    ref = system.spawn(ThreadName)
+    ref.ask("warm up", timeout=WAIT)
+    assert ref.ask("where", timeout=WAIT) == threading.current_thread().name
+    assert system.statistics().inline_turns >= 1
+
+
+def test_pinned_actor_runs_on_its_own_thread() -> None:
+    # inline_asks=False: every turn of a pooled actor runs on a worker.
+    system = ActorSystem(workers=2, inline_asks=False)
+    try:
+        _check_pinned_and_shared_threads(system)
+    finally:
+        assert_clean_shutdown(system)
+
+
+def _check_pinned_and_shared_threads(system: ActorSystem) -> None:
     pinned = system.spawn(ThreadName, name="p", pinned=True)
     shared = system.spawn(ThreadName, name="s")
     worker_names = {w.name for w in system.statistics().workers}
