@@ -65,7 +65,6 @@ STOPPING: Final = "stopping"  # waiting for children, then on_stop
 STOPPED: Final = "stopped"
 
 # System message kinds; each system message is a (kind, payload) tuple.
-_START: Final = 0
 _STOP: Final = 1
 _CHILD_TERMINATED: Final = 2
 _CHILD_FAILED: Final = 3
@@ -151,7 +150,10 @@ class ActorCell(Mailbox):
         self._actor: Actor[Any] | None = None
         self._ref: ActorRef[Any] = ActorRef(self)
         self._state: str = NEW
-        self._sys: list[tuple[int, Any]] = [(_START, None)]
+        # Created with the first system message (under the system's lazy guard):
+        # most actors never get one, and an idle actor must stay small. The
+        # first turn starts the actor because its state is NEW.
+        self._sys: list[tuple[int, Any]] | None = None
         # Guarded by the system's tree lock; None until the first child.
         self._children: dict[str, ActorCell] | None = None
         # The mailbox this actor is muted on, set and cleared by its own turn.
@@ -371,7 +373,13 @@ class ActorCell(Mailbox):
             return list(self._children.values()) if self._children else []
 
     def _post_system(self, message: tuple[int, Any]) -> None:
-        self._sys.append(message)
+        sysq = self._sys
+        if sysq is None:
+            with self._system._lazy_guard:
+                if self._sys is None:
+                    self._sys = []
+                sysq = self._sys
+        sysq.append(message)
         if self._scheduled.acquire(False):
             self._dispatch(self)
         elif self._mute_target is not None:
@@ -403,6 +411,8 @@ class ActorCell(Mailbox):
         try:
             if self._outcome is not None:
                 self._settle_outcome()
+            if self._state is NEW:
+                self._start()  # the first turn after spawn
             if self._sys:
                 self._handle_system()
             state = self._state
@@ -468,7 +478,6 @@ class ActorCell(Mailbox):
         receive = actor.receive
         queue = self._queue
         pop = queue.popleft
-        sysq = self._sys
         count = 0
         while count < budget:
             # Test before popping: a caught IndexError costs far more than a
@@ -500,7 +509,8 @@ class ActorCell(Mailbox):
                 except Exception as exc:  # noqa: BLE001 - reported to the supervisor
                     self._fail(exc, item, "receive")
                     break
-            if sysq or self._mute_target is not None:
+            # Read the attribute, not a local: the list may be created mid-turn.
+            if self._sys or self._mute_target is not None:
                 break
         return count
 
@@ -513,7 +523,7 @@ class ActorCell(Mailbox):
         """
         while True:
             while self._sys:
-                kind, payload = self._sys.pop(0)
+                kind, payload = self._sys.pop(0)  # (never None once truthy)
                 if kind == _WATCH:  # other lifecycle messages mean nothing now
                     self._notify_watcher(payload)
             self._drain(self._stop_reason)
@@ -665,11 +675,10 @@ class ActorCell(Mailbox):
 
     def _handle_system(self) -> None:
         sysq = self._sys
+        assert sysq is not None
         while sysq:
             kind, payload = sysq.pop(0)
-            if kind == _START:
-                self._start()
-            elif kind == _STOP:
+            if kind == _STOP:
                 self._begin_stop(payload)
             elif kind == _CHILD_TERMINATED:
                 self._child_terminated(payload)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from backstage_threads import (
     SupervisorStrategy,
     Terminated,
 )
+from backstage_threads._local import current
 from backstage_threads.testing import (
     DeterministicScheduler,
     ManualClock,
@@ -183,6 +185,11 @@ def test_restart_backoff_obeys_manual_time(
 ) -> None:
     p = probe()
     backoff = RestartAfter(1.0, factor=2.0, jitter=0.0)
+    decided = threading.Event()
+
+    def decider(error: Exception) -> RestartAfter:
+        decided.set()  # the timer is armed later in this same supervisor turn
+        return backoff
 
     class Crashy(Actor[Any]):
         def on_start(self) -> None:
@@ -192,19 +199,27 @@ def test_restart_backoff_obeys_manual_time(
             raise OSError("down")
 
     class Sup(Actor[Any]):
-        supervisor_strategy = SupervisorStrategy(lambda e: backoff, max_restarts=10, within=100.0)
+        supervisor_strategy = SupervisorStrategy(decider, max_restarts=10, within=100.0)
 
         def on_start(self) -> None:
             self.child = self.context.spawn(Crashy, name="crashy")
 
         def receive(self, message: Any) -> Any:
-            self.child.tell(message)
+            if message == "crash":
+                self.child.tell(message)
 
     sup = any_actor_system.spawn(Sup)
     sup.ask("sync", timeout=2)
     assert p.receive() == "started"
     for delay in (1.0, 2.0, 4.0):  # exponential backoff
+        decided.clear()
         sup.ask("crash", timeout=2)
+        driver = current.driver
+        if driver is None:
+            assert decided.wait(timeout=5)  # workers run the child and the supervisor
+        else:
+            assert driver(decided.is_set)  # run turns on this thread until decided
+        sup.ask("sync", timeout=2)  # after the turn that armed the restart timer
         manual_clock.advance(delay * 0.99)
         p.expect_no_message(0.05)
         manual_clock.advance(delay * 0.02)
