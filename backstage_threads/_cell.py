@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
+from . import _log
 from ._actor import Actor
 from ._aio import AsyncActor, LoopBridge
 from ._envelope import Ask, settle_error, settle_result
@@ -712,8 +713,10 @@ class ActorCell(Mailbox):
     def _run_on_start(self) -> None:
         self._state = RUNNING
         self._set_status(ServiceStatus.INITIALIZING)
-        if self._call_hook("on_start") and self._status is ServiceStatus.INITIALIZING:
-            self._set_status(ServiceStatus.RUNNING)
+        if self._call_hook("on_start"):
+            _log.lifecycle(self._path, "started")
+            if self._status is ServiceStatus.INITIALIZING:
+                self._set_status(ServiceStatus.RUNNING)
 
     def _instantiate(self) -> bool:
         try:
@@ -757,6 +760,7 @@ class ActorCell(Mailbox):
         if not (self._state is FAILED or (force and self._state is RUNNING)):
             return
         self.restarts += 1
+        _log.restarting(self._path, self.restarts)
         self._cancel_timers()
         actor = self._actor
         if actor is not None:
@@ -786,12 +790,13 @@ class ActorCell(Mailbox):
         try:
             self._run_hook(hook)
         except Exception as exc:  # noqa: BLE001 - reported, not re-raised
-            self._system._report_hook_error(self, hook, exc)
+            _log.failed(self._path, hook, exc, None)
             failure = Failure(self._ref, exc, None, hook)
             if self._parent is not None:
                 self._parent._post_system((_CHILD_FAILED, failure))
 
     def _fail(self, error: Exception, message: object, hook: str) -> None:
+        _log.failed(self._path, hook, error, message)
         if hook == "receive":  # (None is a valid message: check the hook, not the value)
             self._system.dead_letters.record(self._ref, message, f"failed: {error!r}")
         self._state = FAILED
@@ -866,6 +871,7 @@ class ActorCell(Mailbox):
             self._closed = True
             event = self._stopped_event
         self._dispatch = ActorCell._run_stopped
+        _log.lifecycle(self._path, f"stopped ({self._stop_reason})")
         self._set_status(ServiceStatus.STOPPED)
         self._drain(self._stop_reason)
         parent = self._parent

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from . import _log
 from ._subscription import Subscription
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ class DeadLetters:
         with self._lock:
             self._count += 1
             subscribers = self._subscribers
+        _log.dead_letter(letter.path, message, reason)
         for subscription in subscribers:
             try:
                 subscription.callback(letter)

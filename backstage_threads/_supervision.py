@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import _log
 from ._errors import ActorFailedError, ActorInitializationError
 
 if TYPE_CHECKING:
@@ -209,6 +210,7 @@ class SupervisorStrategy:
             supervisor._system._timers.schedule(delay, lambda: _restart_all(affected))
         else:
             child._request_stop(f"escalated {failure.error!r}")
+            _log.escalated(child.path, supervisor.path, failure.error)
             error = ActorFailedError(f"{child.path} failed and its supervisor escalated")
             error.__cause__ = failure.error
             raise error

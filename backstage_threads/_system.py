@@ -393,11 +393,6 @@ class ActorSystem:
             self._closing = True
         self._root._request_stop("failure escalated to the top")
 
-    def _report_hook_error(self, cell: ActorCell, hook: str, error: Exception) -> None:
-        logger.bind(actor=cell._path).opt(exception=error).error(
-            "{} failed in {}", cell._path, hook
-        )
-
     def _report_stragglers(self, parent: ActorCell, paths: tuple[str, ...]) -> None:
         with self._tree_lock:
             self.stragglers.extend(paths)
