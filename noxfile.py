@@ -62,9 +62,15 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=[v for v in PYTHONS if v in {"3.11", "3.13t", "3.14t"}] or PYTHONS[:1])
 def stress(session: nox.Session) -> None:
-    """Real-thread stress tests, on the GIL baseline and the no-GIL build."""
+    """Real-thread stress tests, on the GIL baseline and the no-GIL build.
+
+    Each stress test runs STRESS_REPEAT times (3 keeps a session to about a
+    minute per interpreter on 2 cores); on GIL builds with a 1 us switch interval
+    to widen race windows (see tests/conftest.py).
+    """
     session.install("-e", ".[test]")
     _gil_check(session)
+    session.env["BACKSTAGE_STRESS_REPEAT"] = os.environ.get("BACKSTAGE_STRESS_REPEAT", "3")
     session.run("python", "-m", "pytest", "-q", "-m", "stress", *session.posargs)
 
 
@@ -79,7 +85,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install("-e", ".", "mypy>=1.10", "pytest>=8")
+    session.install("-e", ".[bench]", "mypy>=1.10", "pytest>=8")
     session.run("mypy", "--strict", "backstage_threads")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -18,3 +20,31 @@ def system() -> Iterator[ActorSystem]:
         yield sys_
     finally:
         assert_clean_shutdown(sys_)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Repeat every stress test BACKSTAGE_STRESS_REPEAT times (nox -s stress sets it)."""
+    repeat = int(os.environ.get("BACKSTAGE_STRESS_REPEAT", "1"))
+    if repeat > 1 and metafunc.definition.get_closest_marker("stress") is not None:
+        metafunc.fixturenames.append("stress_round")
+        metafunc.parametrize("stress_round", range(repeat), ids=lambda i: f"round{i}")
+
+
+@pytest.fixture(autouse=True)
+def _narrow_switch_interval(request: pytest.FixtureRequest) -> Iterator[None]:
+    """On GIL builds, switch threads every microsecond during stress tests.
+
+    A 1 us interval (default 5 ms) makes the interpreter hand the GIL over
+    between almost every pair of bytecodes, widening the race windows a no-GIL
+    build has naturally.
+    """
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    if request.node.get_closest_marker("stress") is None or not gil:
+        yield
+        return
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)

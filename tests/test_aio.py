@@ -1,0 +1,218 @@
+"""The asyncio bridge: async actors, ask_async/tell_async, streams, pumps, loop safety."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from backstage_threads import (
+    Actor,
+    ActorSystem,
+    AsyncActor,
+    DeadlockError,
+    Overflow,
+    SendTimeoutError,
+    Terminated,
+)
+from backstage_threads.aio import END, open_stream, pump
+
+
+class Sleeper(AsyncActor[Any]):
+    async def on_start(self) -> None:
+        self.total = 0
+
+    async def receive(self, message: Any) -> Any:
+        await asyncio.sleep(0.005)
+        if message == "boom":
+            raise ValueError("async boom")
+        self.total += 1
+        return self.total
+
+
+class Blocking(Actor[Any]):
+    def __init__(self, release: threading.Event, entered: threading.Event | None = None) -> None:
+        self.release = release
+        self.entered = entered or threading.Event()
+
+    def receive(self, message: Any) -> Any:
+        self.entered.set()
+        self.release.wait(timeout=10)
+        return message
+
+
+async def max_stall_while(awaitable: Any) -> tuple[Any, float]:
+    """Await ``awaitable`` while a heartbeat measures the longest loop stall."""
+    gaps: list[float] = []
+
+    async def beat() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.create_task(beat())
+    try:
+        result = await awaitable
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    return result, max(gaps, default=0.0)
+
+
+def test_async_actor_asks_failures_and_restart() -> None:
+    async def main(system: ActorSystem) -> None:
+        ref = system.spawn(Sleeper, name="sleeper")
+        assert await ref.ask_async("a", timeout=5) == 1
+        assert await ref.ask_async("b", timeout=5) == 2
+        with pytest.raises(ValueError, match="async boom"):
+            await ref.ask_async("boom", timeout=5)
+        assert await ref.ask_async("c", timeout=5) == 1  # restarted: a new instance
+
+    with ActorSystem(workers=2) as system:
+        asyncio.run(main(system))
+        assert system.status_tree().find("/user/sleeper") is not None
+    assert not [t for t in threading.enumerate() if t.name.startswith("backstage")]
+
+
+def test_many_slow_coroutines_hold_no_worker() -> None:
+    # 50 async actors each sleeping 50 ms; with 1 worker they still overlap.
+    async def main(system: ActorSystem) -> list[Any]:
+        class Nap(AsyncActor[Any]):
+            async def receive(self, message: Any) -> Any:
+                await asyncio.sleep(0.05)
+                return message
+
+        refs = [system.spawn(Nap) for _ in range(50)]
+        return list(await asyncio.gather(*(r.ask_async(i, timeout=10) for i, r in enumerate(refs))))
+
+    with ActorSystem(workers=1) as system:
+        assert asyncio.run(main(system)) == list(range(50))
+        probe = system.spawn(Sleeper)
+        assert probe.ask("x", timeout=5) == 1  # the worker was free all along
+
+
+def test_ask_async_never_stalls_the_callers_loop() -> None:
+    release = threading.Event()
+
+    async def main(system: ActorSystem) -> None:
+        ref = system.spawn(lambda: Blocking(release), pinned=True)
+
+        async def ask_and_release() -> Any:
+            asyncio.get_running_loop().call_later(0.2, release.set)
+            return await ref.ask_async("slow", timeout=5)
+
+        result, stall = await max_stall_while(ask_and_release())
+        assert result == "slow"
+        assert stall < 0.05, f"the loop stalled for {stall * 1000:.1f} ms"
+
+    with ActorSystem(workers=2) as system:
+        asyncio.run(main(system))
+
+
+def test_tell_async_waits_for_room_without_blocking_and_times_out() -> None:
+    release = threading.Event()
+    entered = threading.Event()
+
+    async def main(system: ActorSystem) -> None:
+        ref = system.spawn(
+            lambda: Blocking(release, entered), capacity=1, overflow=Overflow.BLOCK, pinned=True
+        )
+        await ref.tell_async("first")
+        assert await asyncio.to_thread(entered.wait, 5)  # "first" is in receive
+        await ref.tell_async("second")  # fills the mailbox
+        with pytest.raises(SendTimeoutError):
+            await ref.tell_async("third", timeout=0.05)
+        asyncio.get_running_loop().call_later(0.05, release.set)
+        _, stall = await max_stall_while(ref.tell_async("fourth", timeout=5))
+        assert stall < 0.05
+        assert await ref.ask_async("last", timeout=5) == "last"
+
+    with ActorSystem(workers=2) as system:
+        asyncio.run(main(system))
+
+
+def test_stream_out_of_actors_with_backpressure() -> None:
+    async def main(system: ActorSystem) -> list[int]:
+        stream = await open_stream(system, capacity=4)
+
+        def produce() -> None:
+            for i in range(200):
+                stream.ref.tell(i, timeout=10)
+            stream.ref.tell(END, timeout=10)
+
+        thread = threading.Thread(target=produce)
+        thread.start()
+        got = [item async for item in stream]
+        thread.join(timeout=10)
+        return got
+
+    with ActorSystem(workers=2) as system:
+        assert asyncio.run(main(system)) == list(range(200))
+
+
+def test_pump_into_an_actor_pauses_instead_of_dropping() -> None:
+    async def source() -> AsyncIterator[int]:
+        for i in range(300):
+            yield i
+
+    class Collect(Actor[Any]):
+        def on_start(self) -> None:
+            self.items: list[int] = []
+
+        def receive(self, message: Any) -> Any:
+            if message == "report":
+                return self.items
+            self.items.append(message)
+
+    async def main(system: ActorSystem) -> None:
+        ref = system.spawn(Collect, capacity=2, overflow=Overflow.BLOCK)
+        assert await pump(source(), ref, timeout=10) == 300
+        assert await ref.ask_async("report", timeout=10) == list(range(300))
+
+    with ActorSystem(workers=2) as system:
+        asyncio.run(main(system))
+        assert system.dead_letters.count == 0
+
+
+def test_blocking_calls_on_the_system_loop_raise() -> None:
+    class Misuse(AsyncActor[Any]):
+        async def receive(self, message: Any) -> Any:
+            try:
+                message.ask("x", timeout=1)
+            except DeadlockError as exc:
+                return str(exc)
+            return "no error"
+
+    with ActorSystem(workers=2) as system:
+        other = system.spawn(Sleeper)
+        ref = system.spawn(Misuse)
+        assert "ask_async" in ref.ask(other, timeout=5)
+
+
+def test_async_actors_are_watched_like_any_other() -> None:
+    class Watcher(Actor[Any]):
+        def on_start(self) -> None:
+            self.seen: list[Any] = []
+
+        def receive(self, message: Any) -> Any:
+            if message == "report":
+                return self.seen
+            if isinstance(message, Terminated):
+                self.seen.append(message.ref.path)
+            else:
+                self.context.watch(message)
+
+    with ActorSystem(workers=2) as system:
+        target = system.spawn(Sleeper, name="target")
+        watcher = system.spawn(Watcher)
+        watcher.ask(target, timeout=5)
+        target.stop()
+        assert target.wait_stopped(timeout=5)
+        assert watcher.ask("report", timeout=5) == ["/user/target"]
