@@ -11,7 +11,9 @@ import pytest
 from backstage_threads import (
     Actor,
     ActorRef,
+    ActorStoppedError,
     ActorSystem,
+    ActorSystemClosedError,
     MailboxFullError,
     Overflow,
     SupervisorStrategy,
@@ -189,6 +191,10 @@ class Flaky(Actor[Any]):
         if self.rng.random() < 0.05:
             raise RuntimeError("flaky start")
 
+    def on_stop(self) -> None:
+        if self.rng.random() < 0.5:
+            raise OSError("flaky stop")  # reported to the supervisor; the stop goes on
+
     def receive(self, message: Any) -> Any:
         if message == "flush":
             return "flushed"
@@ -254,3 +260,41 @@ def test_crash_storm_accounts_for_every_message() -> None:
         by_pair.setdefault((name, message // per_producer), []).append(message)
     assert all(seq == sorted(seq) for seq in by_pair.values())
     assert dead, "the storm should have failed some messages"
+
+
+def test_shutdown_under_load_accounts_for_every_attempted_send() -> None:
+    producers = 8
+    barrier = threading.Barrier(producers + 1)
+    attempted = [0] * producers
+    total = [0]
+    cond = threading.Condition()
+    system = ActorSystem("load", workers=2)
+    sinks = [system.spawn(lambda: Tally(total, cond), capacity=4) for _ in range(4)]
+    stop = threading.Event()
+
+    def produce(index: int) -> None:
+        barrier.wait(timeout=10)
+        while not stop.is_set():
+            attempted[index] += 1
+            try:
+                sinks[attempted[index] % len(sinks)].tell(index, timeout=10)
+            except (ActorStoppedError, ActorSystemClosedError):
+                pass  # told, and recorded as a dead letter
+        return
+
+    threads = [threading.Thread(target=produce, args=(i,)) for i in range(producers)]
+    for thread in threads:
+        thread.start()
+    barrier.wait(timeout=10)
+    with cond:  # let the load build up first
+        assert cond.wait_for(lambda: total[0] >= 2_000, timeout=60)
+    report = system.shutdown(30)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+    assert report.clean
+    assert not [t for t in threading.enumerate() if t.name.startswith("load-")]
+    letters = system.dead_letters
+    assert total[0] + letters.count == sum(attempted)
+    assert all(letter.reason for letter in letters.snapshot())
