@@ -60,14 +60,16 @@ class Actor(Generic[M]):
                 "ActorSystem.spawn or context.spawn, not instantiated directly"
             ) from None
 
-    def on_start(self) -> None:
+    # The lifecycle hooks return `object` so that `AsyncActor` (and user
+    # subclasses of it) may override them with coroutines.
+    def on_start(self) -> object:
         """Called before the first message is received."""
 
     def receive(self, message: M) -> Any:
         """Handle one message; the return value answers an ask."""
         raise NotImplementedError(f"{type(self).__name__} does not override receive()")
 
-    def on_stop(self) -> None:
+    def on_stop(self) -> object:
         """Called once when the actor stops, after its children stopped."""
 
     def derive_status(self, children: Mapping[str, ServiceStatus]) -> ServiceStatus | None:

@@ -49,14 +49,14 @@ class AsyncActor(Actor[M]):
     ``await ref.ask_async(...)`` rather than the blocking ``ref.ask``.
     """
 
-    async def on_start(self) -> None:  # type: ignore[override]
+    async def on_start(self) -> None:
         """Called before the first message."""
 
     async def receive(self, message: M) -> Any:
         """Handle one message; the return value answers an ask."""
         raise NotImplementedError(f"{type(self).__name__} does not override receive()")
 
-    async def on_stop(self) -> None:  # type: ignore[override]
+    async def on_stop(self) -> None:
         """Called once when the actor stops."""
 
 

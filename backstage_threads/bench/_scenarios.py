@@ -9,7 +9,7 @@ import sysconfig
 from collections.abc import Callable
 from types import ModuleType
 
-from . import _ours
+from . import _bridge, _ours
 from ._harness import Config, Row, Target, calibrate_spin, percentile
 
 __all__ = ["SCENARIOS", "free_threaded"]
@@ -224,6 +224,27 @@ def idle(config: Config) -> list[Row]:
     ]
 
 
+def bridge(config: Config) -> list[Row]:
+    """The asyncio bridge; the second column is raw janus (not Pykka)."""
+    n = max(1_000, config.sizes.count // 10)
+    return [
+        Row(
+            "bridge",
+            f"sync -> async actor, {n:,} tells (peer column: raw janus)",
+            "msg/s",
+            _bridge.sync_to_async(config.workers, n),
+            _bridge.janus_sync_to_async(n),
+        ),
+        Row(
+            "bridge",
+            f"async tell_async -> sync actor, {n:,} (peer column: raw janus)",
+            "msg/s",
+            _bridge.async_to_sync(config.workers, n),
+            _bridge.janus_async_to_sync(n),
+        ),
+    ]
+
+
 #: Scenario name (for ``--only``) -> scenario, in run order.
 SCENARIOS: dict[str, Callable[[Config], list[Row]]] = {
     "count": count,
@@ -235,4 +256,5 @@ SCENARIOS: dict[str, Callable[[Config], list[Row]]] = {
     "spawn": spawn,
     "fairness": fairness,
     "idle": idle,
+    "bridge": bridge,
 }
