@@ -155,7 +155,10 @@ class Application:
         return dict(self._refs)
 
     def stop(self, timeout: float | None = 10.0) -> None:
-        """Stop the components in reverse start order, then the app root."""
+        """Stop the components in reverse start order, then the app root.
+
+        A system the application created itself (no ``system=``) is shut down too.
+        """
         timeout = check_timeout(timeout)
         for name in reversed(self._order):
             ref = self._refs.pop(name)
@@ -166,6 +169,9 @@ class Application:
             self._root.stop()
             self._root.wait_stopped(timeout)
             self._root = None
+        if self._own_system and self._system is not None:
+            self._system.shutdown(timeout)  # no thread of ours outlives stop()
+            self._system = None
 
     def request_stop(self) -> None:
         """Make `run` return (after a graceful stop); safe from any thread."""
@@ -187,8 +193,6 @@ class Application:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             self.stop(timeout)
-            if self._own_system and self._system is not None:
-                self._system.shutdown(timeout)
 
 
 class _StatusWatcher:

@@ -500,8 +500,10 @@ class ActorCell(Mailbox):
                 try:
                     result = receive(item.message)
                 except Exception as exc:  # noqa: BLE001 - reported to the supervisor
-                    settle_error(item.reply, exc)
+                    # Tell the supervisor first: once the asker sees the error,
+                    # the failure is already queued for the parent.
                     self._fail(exc, item.message, "receive")
+                    settle_error(item.reply, exc)
                     break
                 settle_result(item.reply, result)
             else:
@@ -595,9 +597,9 @@ class ActorCell(Mailbox):
             wrapped = ActorFailedError(f"{self._path} receive raised {error!r}")
             wrapped.__cause__ = error
             error = wrapped
+        self._fail(error, message, "receive")
         if is_ask:
             settle_error(item.reply, error)
-        self._fail(error, message, "receive")
 
     def _has_work(self) -> bool:
         if self._sys or self._outcome is not None:

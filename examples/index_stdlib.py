@@ -47,6 +47,7 @@ import os
 import sqlite3
 import sys
 import sysconfig
+import textwrap
 import threading
 import time
 import warnings
@@ -213,10 +214,10 @@ def resolve(package: str, level: int, name: str | None) -> str:
     if level == 0:
         return name or ""
     parts = package.split(".") if package else []
-    if level - 1 > len(parts):
-        return "." * level + (name or "")  # beyond the top: keep it as written
+    if level - 1 >= len(parts):
+        return "." * level + (name or "")  # beyond the top package: keep it as written
     base = parts[: len(parts) - (level - 1)]
-    return ".".join([*base, name] if name else base) or "." * level
+    return ".".join([*base, name] if name else base)
 
 
 class Collector:
@@ -467,8 +468,8 @@ def decide(error: Exception) -> Directive:
 class Pipeline(Actor[Stages]):
     """Supervises the parsers, the writer and the progress line."""
 
-    # RESUME does not count as a restart; the limit only bounds a parser that
-    # keeps crashing for unexpected reasons.
+    # RESUME does not count as a restart; the limit (over all the children)
+    # only bounds restarts after unexpected errors.
     supervisor_strategy = SupervisorStrategy(decide, max_restarts=100, within=60.0)
 
     def __init__(self, parsers: int, db_path: str, total: int) -> None:
@@ -509,6 +510,8 @@ def stdlib_root() -> Path:
 def python_files(root: Path, limit: int | None) -> list[ParseFile]:
     """Every ``.py`` file under ``root`` with its module name (sorted), at most ``limit``."""
     found: list[ParseFile] = []
+    if limit == 0:
+        return found
     for directory, subdirs, files in os.walk(root):
         subdirs[:] = sorted(d for d in subdirs if d not in _SKIPPED_DIRS)
         for name in sorted(files):
@@ -641,8 +644,12 @@ def main(argv: list[str] | None = None) -> int:
             stages.progress.stop()  # draws the final progress line
             stages.progress.wait_stopped(args.timeout)
         except BackstageError as exc:
-            cause = system.failure.error if system.failure is not None else None
-            print(f"pipeline failed: {exc!r} (cause: {cause!r})", file=sys.stderr)
+            cause: BaseException | None = exc
+            if system.failure is not None:  # what escalated: find the original error
+                cause = system.failure.error
+                while cause.__cause__ is not None:
+                    cause = cause.__cause__
+            print(f"\npipeline failed: {exc}\ncause: {cause!r}", file=sys.stderr)
             return 1
     stats = system.statistics()
 
@@ -651,14 +658,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"parsed: {parsed:,} files, failed: {len(failed)} (resumed by the supervisor)")
     for path, reason in failed:
         shown = os.path.relpath(path, root) if path.startswith(str(root)) else path
-        print(f"  failed {shown}: {reason[:100]}")
+        print(f"  failed {shown}: {textwrap.shorten(reason, 110, placeholder=' ...')}")
     print(
         f"database {args.db}: files={counts.files:,} failed={counts.failed:,} "
         f"definitions={counts.definitions:,} imports={counts.imports:,}"
     )
     summarize(str(args.db))
+    print(f"writer mailbox peak: {peak} (capacity {WRITER_CAPACITY}; more is muted parsers' spill)")
     print(
-        f"writer mailbox peak: {peak}/{WRITER_CAPACITY}; messages={stats.messages:,} "
+        f"statistics: messages={stats.messages:,} turns={stats.turns:,} "
         f"steals={stats.steals:,} dead_letters={stats.dead_letters:,}"
     )
     rate = len(files) / elapsed if elapsed > 0 else 0.0

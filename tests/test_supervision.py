@@ -117,6 +117,9 @@ def test_scopes(scope: Scope, restarted: str) -> None:
         refs = start(system, SupervisorStrategy(scope=scope), log)
         with pytest.raises(ValueError):
             refs["b"].ask(ValueError("bad"), timeout=2)
+        sup = system.lookup("/user/sup")
+        assert sup is not None
+        sup.ask("children?", timeout=2)  # the decision is taken before this reply
         for name in "abc":
             refs[name].ask("sync", timeout=2)
         for name in "abc":

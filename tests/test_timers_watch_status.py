@@ -195,3 +195,13 @@ def test_application_run_until_request_stop() -> None:
     thread.join(timeout=10)
     assert not thread.is_alive()
     assert log == ["start only", "stop only"]
+
+
+def test_application_with_its_own_system_leaves_no_thread_after_stop() -> None:
+    log: list[str] = []
+    lock = threading.Lock()
+    app = Application("owned").add("only", _component("only", log, lock))
+    app.start(timeout=5)
+    app.stop(timeout=5)
+    assert log == ["start only", "stop only"]
+    assert not [t for t in threading.enumerate() if t.name.startswith("owned-")]
