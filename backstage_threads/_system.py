@@ -168,8 +168,10 @@ class ActorSystem:
             self, None, "user", guardian, None, Overflow.BLOCK, self._pool_submit
         )
         self._scheduler.start()
+        # Start the guardian here, on the constructing thread (we hold its flag),
+        # so /user is Running by the time the constructor returns.
         self._root._scheduled.acquire()
-        self._root._dispatch(self._root)
+        self._root._run_turn(self._scheduler.budget)
 
     # -- public API --------------------------------------------------------------------
 
