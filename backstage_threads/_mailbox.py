@@ -258,7 +258,7 @@ class Mailbox:
             self._waiter_queue().append(gate)
             # Re-check after registering: a consumer that made room before our
             # registration has already woken the waiters it saw.
-            if self._closed or (not self._spill and len(queue) < (self._capacity or 0)):
+            if self._has_room():
                 continue
             gate.acquire(timeout=-1 if remaining is None else remaining)
 

@@ -244,10 +244,6 @@ class Scheduler:
                 stuck.append(thread.name)
         return stuck
 
-    def is_worker_thread(self) -> bool:
-        """True when called on one of this pool's worker threads."""
-        return getattr(self._tls, "worker", None) is not None
-
     def statistics(self) -> tuple[WorkerStatistics, ...]:
         return tuple(
             WorkerStatistics(w.name, w.turns, w.messages, w.steals, w.parks) for w in self._workers
