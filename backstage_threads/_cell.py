@@ -494,6 +494,12 @@ class ActorCell(Mailbox):
                 spill = self._spill
                 if not spill:
                     break
+                if queue:
+                    # A sender filled the queue after our check and may then
+                    # have spilled: its queued messages come first. The head
+                    # seen above predates the re-check, so it is older than
+                    # anything its own sender has queued since (see Mailbox).
+                    continue
                 item = spill.popleft()  # only this thread pops: cannot be empty
             count += 1
             if type(item) is Ask:
@@ -565,11 +571,13 @@ class ActorCell(Mailbox):
         return 1
 
     def _pop_message(self) -> object | None:
+        # Look at the spill before the queue, for the reason given in _process.
+        spill = self._spill
+        has_spill = bool(spill)
         try:
             return self._queue.popleft()
         except IndexError:
-            spill = self._spill
-            return spill.popleft() if spill else None
+            return spill.popleft() if has_spill and spill is not None else None
 
     def _async_done(self, item: object, task: asyncio.Task[Any]) -> None:
         # Runs on the loop thread when the receive coroutine has finished.

@@ -21,8 +21,15 @@ Design:
       again until this mailbox's spill has drained, as in Pony. Backpressure thus
       travels upstream actor by actor while every worker keeps running.
 
-    The spill is drained after the bounded queue and a muted sender keeps using
-    the spill while it is non-empty, so each sender's order is preserved.
+    Order: a sender (thread or actor) whose earlier message is still spilled
+    spills again, so its messages never jump from the spill into the queue. The
+    consumer drains the queue first and takes the spill's head only when the
+    queue is empty *after* it saw that head. Checking in the other order is a
+    race: between "queue empty" and "take the spill's head", a preempted
+    consumer can let one sender fill the whole queue and spill its next message,
+    which would then overtake a full queue of its own earlier ones. The head
+    seen before the re-check was spilled before that re-check, so no message
+    its sender queued earlier can still be waiting.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ messages wait behind the one in hand.
 from __future__ import annotations
 
 import threading
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -33,6 +35,7 @@ from backstage_threads import (
     Overflow,
     SendTimeoutError,
 )
+from backstage_threads._local import current
 
 
 def processed(log: list[Any], lock: threading.Lock) -> list[Any]:
@@ -256,6 +259,66 @@ def test_backpressure_mutes_and_unmutes_a_relaying_actor() -> None:
             relay.tell(i)
         assert relay.ask("flush", timeout=WAIT) == "flushed"
         assert consumer.ask("log", timeout=WAIT) == list(range(N_BACKPRESSURE))
+        assert system.dead_letters.count == 0
+    finally:
+        assert_clean_shutdown(system)
+
+
+class _PreemptedQueue(deque[Any]):
+    """A bounded queue that plays out one preemption of its consumer.
+
+    The first time the consumer's own turn finds it empty, another worker-side
+    sender runs before the consumer goes on: it fills the queue and spills one
+    more message, as it can when the consumer's thread is descheduled between
+    "queue empty" and "take from the spill". The consumer still acts on what
+    it saw, an empty queue.
+    """
+
+    def __init__(self, maxlen: int, cell: Any, sender: Callable[[], None]) -> None:
+        super().__init__(maxlen=maxlen)
+        self.cell = cell
+        self.sender = sender
+        self.armed = False
+
+    def __bool__(self) -> bool:
+        seen = len(self) > 0
+        if not seen and self.armed and current.cell is self.cell:
+            self.armed = False
+            self.sender()
+        return seen
+
+
+def test_a_sender_that_refills_the_queue_cannot_overtake_from_the_spill() -> None:
+    # Regression: the consumer took the spill's head after finding the queue
+    # empty; a sender that filled the queue in between had its spilled message
+    # overtake its whole queue (seen as "overtakes exactly capacity" on 3.13t).
+    system = ActorSystem(workers=1)
+    try:
+        consumer = system.spawn(Sink, capacity=8, overflow=Overflow.BLOCK)
+        assert consumer.ask("log", timeout=WAIT) == []  # started, idle
+
+        outcomes: list[Any] = []
+        played = threading.Event()
+
+        def refill_and_spill() -> None:
+            def send() -> None:
+                current.on_worker = True  # spills instead of waiting, like an actor
+                for i in range(9):
+                    consumer.tell(i)
+
+            thread, outcome = run_thread(send)
+            thread.join(WAIT)
+            outcomes.extend(outcome)
+            played.set()
+
+        cell = consumer._cell
+        queue = _PreemptedQueue(8, cell, refill_and_spill)
+        cell._queue = queue
+        queue.armed = True
+        consumer.tell("first")
+        assert played.wait(WAIT)
+        assert outcomes == [("ok", None)]
+        assert consumer.ask("log", timeout=WAIT) == ["first", *range(9)]
         assert system.dead_letters.count == 0
     finally:
         assert_clean_shutdown(system)
