@@ -429,7 +429,27 @@ class ActorCell(Mailbox):
             self._room_made()
         if processed and self._receive_timeout is not None:
             self._last_active = self._system._timers.clock.now()
-        self._end_turn(self._outcome is not None)
+        # End of turn, inlined (this runs once per turn, once per hop in a ping-pong).
+        target = self._mute_target
+        if target is not None and self._park_muted(target):
+            return processed  # the target reschedules us; we keep the scheduled flag
+        if self._outcome is not None and self._arrive():
+            return processed  # the loop reschedules us when the coroutine ends
+        state = self._state
+        if (
+            self._sys
+            or self._outcome is not None
+            or ((self._queue or self._spill) and (state is RUNNING or state is STOPPED))
+        ):
+            self._dispatch(self)  # keep the flag: more work waits
+            return processed
+        self._scheduled.release()
+        # Close the lost-wakeup window: a sender that enqueued after our check
+        # but before the release failed to take the flag and relies on us.
+        if (self._queue or self._sys or self._spill or self._outcome is not None) and (
+            self._has_work() and self._scheduled.acquire(False)
+        ):
+            self._dispatch(self)
         return processed
 
     def _run_ask_inline(self, item: Ask) -> bool:
@@ -615,27 +635,6 @@ class ActorCell(Mailbox):
         if self._state is RUNNING or self._state is STOPPED:
             return bool(self._queue) or bool(self._spill)
         return False
-
-    def _end_turn(self, awaiting: bool) -> None:
-        target = self._mute_target
-        if target is not None and self._park_muted(target):
-            return  # the target reschedules us; we keep the scheduled flag
-        if awaiting and self._arrive():
-            return  # the loop reschedules us when the coroutine ends
-        # Inlined _has_work(): this runs once per turn.
-        state = self._state
-        if (
-            self._sys
-            or self._outcome is not None
-            or ((self._queue or self._spill) and (state is RUNNING or state is STOPPED))
-        ):
-            self._dispatch(self)  # keep the flag: more work waits
-            return
-        self._scheduled.release()
-        # Close the lost-wakeup window: a sender that enqueued after our check
-        # but before the release failed to take the flag and relies on us.
-        if self._has_work() and self._scheduled.acquire(False):
-            self._dispatch(self)
 
     # -- runtime: muting (actor-to-actor backpressure) ----------------------------------
 

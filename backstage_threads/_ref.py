@@ -11,6 +11,7 @@ from ._aio import AsyncGate, LoopReply
 from ._envelope import Ask, Reply
 from ._errors import AskTimeoutError, DeadlockError, MailboxFullError, SendTimeoutError
 from ._local import current
+from ._mailbox import _END
 from ._overflow import Overflow
 from ._validate import check_timeout
 
@@ -67,9 +68,20 @@ class ActorRef(Generic[M]):
             ActorStoppedError: If the actor stopped while this call waited.
             ActorSystemClosedError: If the actor system has shut down.
         """
-        if timeout is not None:
+        cell = self._cell
+        if timeout is None and not cell._spill and not cell._closed:
+            # The fast path of Mailbox._post, inlined: one call less per message.
+            try:
+                cell._queue.insert(_END, message)
+            except IndexError:
+                pass  # full: the policy applies below
+            else:
+                if cell._scheduled.acquire(False):
+                    cell._dispatch(cell)
+                return
+        elif timeout is not None:
             timeout = check_timeout(timeout)
-        self._cell._post(message, timeout)
+        cell._post(message, timeout)
 
     def tell_nowait(self, message: M) -> None:
         """Send ``message``; a full mailbox raises `MailboxFullError` at once."""
