@@ -429,23 +429,17 @@ class ActorCell(Mailbox):
             self._room_made()
         if processed and self._receive_timeout is not None:
             self._last_active = self._system._timers.clock.now()
-        # End of turn, inlined (this runs once per turn, once per hop in a ping-pong).
+        # End of turn, inlined: this runs once per turn, once per hop in a ping-pong.
         target = self._mute_target
         if target is not None and self._park_muted(target):
             return processed  # the target reschedules us; we keep the scheduled flag
         if self._outcome is not None and self._arrive():
             return processed  # the loop reschedules us when the coroutine ends
-        state = self._state
-        if (
-            self._sys
-            or self._outcome is not None
-            or ((self._queue or self._spill) and (state is RUNNING or state is STOPPED))
-        ):
-            self._dispatch(self)  # keep the flag: more work waits
-            return processed
+        # Release, then look for work: a sender that enqueued before the release
+        # failed to take the flag and relies on this check. (Checking before the
+        # release too would only save a release/acquire pair on a turn that ran
+        # out of budget, at the cost of a dozen reads on every other turn.)
         self._scheduled.release()
-        # Close the lost-wakeup window: a sender that enqueued after our check
-        # but before the release failed to take the flag and relies on us.
         if (self._queue or self._sys or self._spill or self._outcome is not None) and (
             self._has_work() and self._scheduled.acquire(False)
         ):

@@ -94,6 +94,12 @@ class _Worker:
         self.parks = 0
 
 
+class _WorkerLocal(threading.local):
+    """The worker a thread runs (None on any other thread), read on every submit."""
+
+    worker: _Worker | None = None
+
+
 class Scheduler:
     """A fixed pool of worker threads running actor turns.
 
@@ -112,7 +118,7 @@ class Scheduler:
         # Read by every worker, written once by shutdown(); a stale read is
         # corrected by the wake-up that follows the write.
         self._stopping = False
-        self._tls = threading.local()
+        self._tls = _WorkerLocal()
 
     @property
     def size(self) -> int:
@@ -130,7 +136,7 @@ class Scheduler:
         if self._stopping:
             cell._turn_after_shutdown()
             return
-        worker: _Worker | None = getattr(self._tls, "worker", None)
+        worker = self._tls.worker
         if worker is not None:
             queue = worker.queue
             queue.append(cell)
