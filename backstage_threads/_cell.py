@@ -831,6 +831,10 @@ class ActorCell(Mailbox):
         with self._system._tree_lock:
             # A restarting actor already ran on_stop for its old incarnation.
             was_running = self._state is RUNNING or self._state is FAILED
+            if self._state is RESTARTING:
+                # No new incarnation will start: drop an instance kept for the
+                # restart, so finishing the stop does not run its on_stop again.
+                self._actor = None
             self._state = STOPPING
             children = tuple(self._children.values()) if self._children else ()
         self._set_status(ServiceStatus.STOPPING)

@@ -6,6 +6,7 @@ import threading
 from typing import Any
 
 import pytest
+from support import WAIT
 
 from backstage_threads import (
     Actor,
@@ -205,6 +206,49 @@ def test_keep_instance_on_restart() -> None:
         assert ref.ask("n", timeout=2) == 1
         ref.tell("boom")
         assert ref.ask("n", timeout=2) == 2  # same object, on_start ran again
+
+
+def test_keep_instance_stopped_mid_restart_runs_on_stop_once() -> None:
+    # The restart ran on_stop for the old incarnation and waits for a slow child;
+    # a stop arriving then must not run on_stop on the kept instance again.
+    child_stopping = threading.Event()
+    let_child_stop = threading.Event()
+
+    class SlowToStop(Actor[Any]):
+        def receive(self, message: Any) -> Any:
+            return message
+
+        def on_stop(self) -> None:
+            child_stopping.set()
+            let_child_stop.wait(WAIT)
+
+    class Keeper(Actor[Any]):
+        keep_instance_on_restart = True
+
+        def __init__(self) -> None:
+            self.stops = 0
+
+        def on_start(self) -> None:
+            self.context.spawn(SlowToStop, name="slow", pinned=True)
+
+        def receive(self, message: Any) -> Any:
+            if message == "boom":
+                raise RuntimeError("boom")
+            return None
+
+        def on_stop(self) -> None:
+            self.stops += 1
+            stops.append(self.stops)
+
+    stops: list[int] = []
+    with ActorSystem(workers=2) as system:
+        ref = system.spawn(Keeper)
+        ref.tell("boom")  # the default strategy restarts it
+        assert child_stopping.wait(WAIT)  # restarting: on_stop ran, the child is stopping
+        ref.stop()
+        let_child_stop.set()
+        assert ref.wait_stopped(WAIT)
+    assert stops == [1]
 
 
 @pytest.mark.parametrize(
