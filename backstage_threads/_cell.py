@@ -418,7 +418,9 @@ class ActorCell(Mailbox):
                 self._handle_system()
             state = self._state
             if state is RUNNING:
-                processed = self._process(budget) if self._bridge is None else self._process_async()
+                processed = (
+                    self._process(budget) if self._bridge is None else self._process_async(budget)
+                )
             elif state is STOPPED:
                 self._drain(self._stop_reason)
         finally:
@@ -559,30 +561,54 @@ class ActorCell(Mailbox):
         self._drain("actor system shut down")
         self._scheduled.release()
 
-    def _process_async(self) -> int:
-        """Start the next message's receive coroutine on the loop; park until it ends."""
+    def _process_async(self, budget: int) -> int:
+        """Hand the actor to the loop, which runs a batch of messages; park meanwhile.
+
+        The cell keeps its scheduled flag, so the loop's batch owns the actor as
+        a turn would: it takes up to ``budget`` messages, one receive at a time,
+        and settles each ask as it goes. One worker-to-loop hand-off and one back
+        per batch (not per message) is what lets a plain thread stream messages
+        to an async actor at the loop's speed.
+        """
         item = self._pop_message()
         if item is None:
             return 0
-        message = item.message if type(item) is Ask else item
-        actor = self._actor
         bridge = self._bridge
-        assert actor is not None and bridge is not None
-        try:
-            coroutine = actor.receive(message)
-            if asyncio.iscoroutine(coroutine):
-                if self._gate is None:
-                    self._gate = threading.Lock()
-                # Set before submitting: the coroutine may finish at once.
-                self._outcome = _PENDING
-                bridge.submit(coroutine, lambda task: self._async_done(item, task))
-                return 1
-        except Exception as exc:  # noqa: BLE001 - settled like a failed receive
-            self._outcome = (item, None, exc)
-        else:
-            self._outcome = (item, coroutine, None)  # a plain def receive on an AsyncActor
-        self._settle_outcome()
+        assert bridge is not None
+        if self._gate is None:
+            self._gate = threading.Lock()
+        # The message in hand, for the outcome when a receive fails.
+        in_hand = [item]
+        # Set before submitting: the batch may finish at once.
+        self._outcome = _PENDING
+        batch = self._run_batch(in_hand, budget)
+        bridge.submit(batch, lambda task: self._async_done(in_hand, task))
         return 1
+
+    async def _run_batch(self, in_hand: list[object], budget: int) -> None:
+        # Runs on the loop thread while the cell is parked. A failing receive
+        # ends the batch; its message and error reach the next turn through
+        # _async_done, which reports them to the supervisor as a turn does.
+        actor = self._actor
+        assert actor is not None
+        item = in_hand[0]
+        count = 0
+        while True:
+            ask = item if type(item) is Ask else None
+            result = actor.receive(item if ask is None else ask.message)
+            if asyncio.iscoroutine(result):  # (a plain def receive returns its reply)
+                result = await result
+            if ask is not None:
+                settle_result(ask.reply, result)
+            count += 1
+            if (self._waiters or self._muted) and not self._sys:
+                self._room_made()
+            if count >= budget or self._sys or self._state is not RUNNING:
+                return
+            next_item = self._pop_message()
+            if next_item is None:
+                return
+            item = in_hand[0] = next_item
 
     def _pop_message(self) -> object | None:
         # Look at the spill before the queue, for the reason given in _process.
@@ -593,14 +619,15 @@ class ActorCell(Mailbox):
         except IndexError:
             return spill.popleft() if has_spill and spill is not None else None
 
-    def _async_done(self, item: object, task: asyncio.Task[Any]) -> None:
-        # Runs on the loop thread when the receive coroutine has finished.
+    def _async_done(self, in_hand: list[object], task: asyncio.Task[Any]) -> None:
+        # Runs on the loop thread when a batch has ended.
         error: BaseException | None
         if task.cancelled():
             error = ActorStoppedError(f"{self._path}: receive cancelled at shutdown")
         else:
             error = task.exception()
-        self._outcome = (item, None if error is not None else task.result(), error)
+        # (None, None, None): every message of the batch is settled already.
+        self._outcome = (None, None, None) if error is None else (in_hand[0], None, error)
         if not self._arrive():
             self._dispatch(self)  # the turn already ended parked: resume it
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from support import WAIT
 
 from backstage_threads import (
     Actor,
@@ -79,6 +80,77 @@ def test_async_actor_asks_failures_and_restart() -> None:
         asyncio.run(main(system))
         assert system.status_tree().find("/user/sleeper") is not None
     assert not [t for t in threading.enumerate() if t.name.startswith("backstage")]
+
+
+class AsyncLog(AsyncActor[Any]):
+    """Keeps what it gets; fails on "boom"; on "hold" awaits the test's gate."""
+
+    def __init__(self, gate: threading.Event | None = None) -> None:
+        self.gate = gate
+        self.entered = threading.Event()
+        self.got: list[Any] = []
+
+    async def receive(self, message: Any) -> Any:
+        if message == "boom":
+            raise ValueError("boom in a batch")
+        if message == "hold":
+            assert self.gate is not None
+            self.entered.set()
+            await asyncio.to_thread(self.gate.wait, WAIT)
+        if message == "log":
+            return list(self.got)
+        self.got.append(message)
+        return len(self.got)
+
+
+def test_a_batch_settles_every_ask_in_order() -> None:
+    # Messages queued together are run by one batch on the loop: every ask
+    # gets its own reply, in order, from a plain thread and from the loop.
+    with ActorSystem(workers=2) as system:
+        ref = system.spawn(AsyncLog, capacity=None)
+        futures = [ref.ask_future(i) for i in range(2_000)]
+        assert [f.result(timeout=WAIT) for f in futures] == list(range(1, 2_001))
+
+        async def from_loop() -> list[Any]:
+            return list(await asyncio.gather(*(ref.ask_async(-i, timeout=WAIT) for i in range(50))))
+
+        assert sorted(asyncio.run(from_loop())) == list(range(2_001, 2_051))
+        assert system.dead_letters.count == 0
+
+
+def test_a_failure_ends_the_batch_and_the_rest_run_after_the_restart() -> None:
+    letters: list[Any] = []
+    with ActorSystem(workers=2) as system:
+        system.dead_letters.subscribe(letters.append)
+        gate = threading.Event()
+        ref = system.spawn(lambda: AsyncLog(gate))
+        ref.tell("hold")  # everything below queues up behind it, for one batch
+        before = [ref.ask_future(i) for i in range(3)]
+        boom = ref.ask_future("boom")
+        after = [ref.ask_future(i) for i in range(3, 6)]
+        gate.set()
+        assert [f.result(timeout=WAIT) for f in before] == [2, 3, 4]
+        with pytest.raises(ValueError, match="boom in a batch"):
+            boom.result(timeout=WAIT)
+        # The default strategy restarted it: a new instance took the rest.
+        assert [f.result(timeout=WAIT) for f in after] == [1, 2, 3]
+    assert [letter.message for letter in letters] == ["boom"]
+
+
+def test_a_stop_is_seen_between_the_messages_of_a_batch() -> None:
+    with ActorSystem(workers=2) as system:
+        gate = threading.Event()
+        actor = AsyncLog(gate)
+        ref = system.spawn(lambda: actor)
+        ref.tell("hold")
+        for i in range(100):
+            ref.tell(i)
+        assert actor.entered.wait(WAIT)
+        ref.stop()  # arrives while the batch is inside "hold"
+        gate.set()
+        assert ref.wait_stopped(WAIT)
+        assert actor.got == ["hold"]
+        assert system.dead_letters.count == 100
 
 
 def test_many_slow_coroutines_hold_no_worker() -> None:
