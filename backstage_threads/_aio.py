@@ -18,8 +18,10 @@ the next batch. So a slow coroutine holds no worker, messages stay strictly one
 at a time, supervision, death watch and the status tree work unchanged, and a
 stream of messages costs two thread hand-offs per batch rather than per message
 (about 5k messages/s became about 200k on 3.13t).
-``on_start`` and ``on_stop`` coroutines run on the loop while the turn that
-starts or stops the actor waits for them (bounded by `HOOK_TIMEOUT`).
+An ``on_start`` coroutine is handed over the same way: the cell stays parked
+(INITIALIZING in the status tree) and holds no worker until it ends. An
+``on_stop`` coroutine runs on the loop while the turn that stops the actor
+waits for it. Both are bounded by `HOOK_TIMEOUT`.
 """
 
 from __future__ import annotations
@@ -122,6 +124,11 @@ class LoopBridge:
             coroutine.close()
             raise ActorSystemClosedError("the asyncio bridge has shut down")
         queue.sync_q.put((coroutine, done))  # unbounded: never blocks a worker
+
+    @staticmethod
+    async def bounded(coroutine: Coroutine[Any, Any, Any]) -> object:
+        """``coroutine``, failing with TimeoutError after `HOOK_TIMEOUT` seconds."""
+        return await asyncio.wait_for(coroutine, HOOK_TIMEOUT)
 
     def run_hook(self, coroutine: Coroutine[Any, Any, Any]) -> object:
         """Run a lifecycle coroutine on the loop and wait for it (bounded)."""

@@ -86,6 +86,8 @@ _TIMER_PRUNE_AT = 64
 _PENDING: Final = object()
 # "No message" in the turn loop (None is a valid message).
 _EMPTY: Final = object()
+# The "message" of an outcome that settles an async on_start.
+_ON_START: Final = object()
 
 
 class _ReceiveTimeoutState:
@@ -180,7 +182,8 @@ class ActorCell(Mailbox):
         # Fires if the children take longer than the system allows to stop.
         self._stop_timer: TimerHandle | None = None
         # Async actors only: the event-loop bridge, and the outcome of the
-        # receive coroutine in flight (None, _PENDING, or (item, result, error)).
+        # batch or on_start coroutine in flight: None, _PENDING, or, once it has
+        # ended, (item, error) where item is _ON_START or the message in hand.
         self._bridge: LoopBridge | None = None
         self._outcome: object = None
 
@@ -414,10 +417,10 @@ class ActorCell(Mailbox):
                 self._settle_outcome()
             if self._state is NEW:
                 self._start()  # the first turn after spawn
-            if self._sys:
+            if self._sys and self._outcome is None:
                 self._handle_system()
             state = self._state
-            if state is RUNNING:
+            if state is RUNNING and self._outcome is None:  # (not while on_start runs)
                 processed = (
                     self._process(budget) if self._bridge is None else self._process_async(budget)
                 )
@@ -626,8 +629,7 @@ class ActorCell(Mailbox):
             error = ActorStoppedError(f"{self._path}: receive cancelled at shutdown")
         else:
             error = task.exception()
-        # (None, None, None): every message of the batch is settled already.
-        self._outcome = (None, None, None) if error is None else (in_hand[0], None, error)
+        self._outcome = (in_hand[0], error)
         if not self._arrive():
             self._dispatch(self)  # the turn already ended parked: resume it
 
@@ -635,20 +637,27 @@ class ActorCell(Mailbox):
         outcome = self._outcome
         self._outcome = None
         assert isinstance(outcome, tuple)
-        item, result, error = outcome
-        is_ask = type(item) is Ask
-        message = item.message if is_ask else item
-        if error is None:
-            if is_ask:
-                settle_result(item.reply, result)
+        item, error = outcome
+        if item is _ON_START:
+            if error is None:
+                self._started()
+            else:
+                self._fail(self._as_exception(error, "on_start"), None, "on_start")
             return
-        if not isinstance(error, Exception):
-            wrapped = ActorFailedError(f"{self._path} receive raised {error!r}")
-            wrapped.__cause__ = error
-            error = wrapped
-        self._fail(error, message, "receive")
+        if error is None:
+            return  # the batch settled every ask it ran
+        error = self._as_exception(error, "receive")
+        is_ask = type(item) is Ask
+        self._fail(error, item.message if is_ask else item, "receive")
         if is_ask:
             settle_error(item.reply, error)
+
+    def _as_exception(self, error: BaseException, hook: str) -> Exception:
+        if isinstance(error, Exception):
+            return error
+        wrapped = ActorFailedError(f"{self._path} {hook} raised {error!r}")
+        wrapped.__cause__ = error
+        return wrapped
 
     def _has_work(self) -> bool:
         if self._sys or self._outcome is not None:
@@ -707,7 +716,8 @@ class ActorCell(Mailbox):
     def _handle_system(self) -> None:
         sysq = self._sys
         assert sysq is not None
-        while sysq:
+        # A restart may start an async on_start: the rest waits until it is done.
+        while sysq and self._outcome is None:
             kind, payload = sysq.pop(0)
             if kind == _STOP:
                 self._begin_stop(payload)
@@ -743,10 +753,33 @@ class ActorCell(Mailbox):
     def _run_on_start(self) -> None:
         self._state = RUNNING
         self._set_status(ServiceStatus.INITIALIZING)
-        if self._call_hook("on_start"):
-            _log.lifecycle(self._path, "started")
-            if self._status is ServiceStatus.INITIALIZING:
-                self._set_status(ServiceStatus.RUNNING)
+        bridge = self._bridge
+        if bridge is None:
+            if self._call_hook("on_start"):
+                self._started()
+            return
+        # An async actor: its on_start coroutine runs on the loop while the cell
+        # is parked (holding no worker); messages and system messages wait, and
+        # the turn after it settles the start (see _settle_outcome).
+        actor = self._actor
+        assert actor is not None
+        try:
+            hook = actor.on_start()
+        except Exception as exc:  # noqa: BLE001 - reported to the supervisor
+            self._fail(exc, None, "on_start")
+            return
+        if not asyncio.iscoroutine(hook):
+            self._started()  # a plain def on_start on an AsyncActor
+            return
+        if self._gate is None:
+            self._gate = threading.Lock()
+        self._outcome = _PENDING  # before submitting: the hook may finish at once
+        bridge.submit(bridge.bounded(hook), lambda task: self._async_done([_ON_START], task))
+
+    def _started(self) -> None:
+        _log.lifecycle(self._path, "started")
+        if self._status is ServiceStatus.INITIALIZING:
+            self._set_status(ServiceStatus.RUNNING)
 
     def _instantiate(self) -> bool:
         try:

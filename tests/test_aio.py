@@ -13,11 +13,15 @@ from support import WAIT
 
 from backstage_threads import (
     Actor,
+    ActorStoppedError,
     ActorSystem,
     AsyncActor,
     DeadlockError,
+    Directive,
     Overflow,
     SendTimeoutError,
+    ServiceStatus,
+    SupervisorStrategy,
     Terminated,
 )
 from backstage_threads.aio import END, open_stream, pump
@@ -151,6 +155,55 @@ def test_a_stop_is_seen_between_the_messages_of_a_batch() -> None:
         assert ref.wait_stopped(WAIT)
         assert actor.got == ["hold"]
         assert system.dead_letters.count == 100
+
+
+class SlowStart(AsyncActor[Any]):
+    """Its on_start awaits the test's gate (or fails, when told to)."""
+
+    def __init__(self, gate: threading.Event, fail: bool = False) -> None:
+        self.gate = gate
+        self.fail = fail
+        self.entered = threading.Event()
+        self.ready = False
+
+    async def on_start(self) -> None:
+        self.entered.set()
+        await asyncio.to_thread(self.gate.wait, WAIT)
+        if self.fail:
+            raise ConnectionError("no database")
+        self.ready = True
+
+    async def receive(self, message: Any) -> Any:
+        return (message, self.ready)
+
+
+def test_async_on_start_holds_no_worker_and_messages_wait_for_it() -> None:
+    with ActorSystem(workers=1) as system:
+        gate = threading.Event()
+        actor = SlowStart(gate)
+        ref = system.spawn(lambda: actor, name="slow")
+        assert actor.entered.wait(WAIT)
+        early = ref.ask_future("early")
+        # The only worker is free while on_start awaits: a plain actor answers.
+        echo = system.spawn(Sleeper)
+        assert echo.ask("x", timeout=WAIT) == 1
+        assert system.status_tree().find("/user/slow").status is ServiceStatus.INITIALIZING
+        assert not early.done()
+        gate.set()
+        assert early.result(timeout=WAIT) == ("early", True)  # after on_start, never before
+        assert ref.ask("late", timeout=WAIT) == ("late", True)
+        assert system.status_tree().find("/user/slow").status is ServiceStatus.RUNNING
+
+
+def test_a_failing_async_on_start_goes_to_the_supervisor() -> None:
+    stop = SupervisorStrategy(lambda error: Directive.STOP)
+    with ActorSystem(workers=2, guardian_strategy=stop) as system:
+        gate = threading.Event()
+        gate.set()
+        ref = system.spawn(lambda: SlowStart(gate, fail=True))
+        assert ref.wait_stopped(WAIT)
+        with pytest.raises(ActorStoppedError):
+            ref.ask("too late", timeout=WAIT)
 
 
 def test_many_slow_coroutines_hold_no_worker() -> None:
