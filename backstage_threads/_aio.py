@@ -18,10 +18,10 @@ the next batch. So a slow coroutine holds no worker, messages stay strictly one
 at a time, supervision, death watch and the status tree work unchanged, and a
 stream of messages costs two thread hand-offs per batch rather than per message
 (about 5k messages/s became about 200k on 3.13t).
-An ``on_start`` coroutine is handed over the same way: the cell stays parked
-(INITIALIZING in the status tree) and holds no worker until it ends. An
-``on_stop`` coroutine runs on the loop while the turn that stops the actor
-waits for it. Both are bounded by `HOOK_TIMEOUT`.
+``on_start`` and ``on_stop`` coroutines are handed over the same way: the cell
+stays parked (INITIALIZING or STOPPING in the status tree) and holds no worker
+until the hook ends, and the next turn carries on with the start, the stop or
+the restart. Both are bounded by `HOOK_TIMEOUT`.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class AsyncActor(Actor[M]):
 class LoopBridge:
     """A system's event-loop thread and the janus queue that feeds it coroutines.
 
-    Thread safety: `submit`, `run_hook` and `shutdown` may be called from any
+    Thread safety: `submit` and `shutdown` may be called from any
     thread other than the loop's own.
     """
 
@@ -129,14 +129,6 @@ class LoopBridge:
     async def bounded(coroutine: Coroutine[Any, Any, Any]) -> object:
         """``coroutine``, failing with TimeoutError after `HOOK_TIMEOUT` seconds."""
         return await asyncio.wait_for(coroutine, HOOK_TIMEOUT)
-
-    def run_hook(self, coroutine: Coroutine[Any, Any, Any]) -> object:
-        """Run a lifecycle coroutine on the loop and wait for it (bounded)."""
-        loop = self.loop
-        if loop is None or loop.is_closed():
-            coroutine.close()
-            raise ActorSystemClosedError("the asyncio bridge has shut down")
-        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(HOOK_TIMEOUT)
 
     def shutdown(self, timeout: float | None) -> list[str]:
         """Stop the loop (cancelling leftover tasks) and join its thread."""

@@ -23,7 +23,7 @@ import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _log
@@ -86,8 +86,11 @@ _TIMER_PRUNE_AT = 64
 _PENDING: Final = object()
 # "No message" in the turn loop (None is a valid message).
 _EMPTY: Final = object()
-# The "message" of an outcome that settles an async on_start.
+# The "messages" of outcomes that settle async lifecycle hooks: an on_start,
+# an on_stop while stopping, an on_stop while restarting.
 _ON_START: Final = object()
+_ON_STOP: Final = object()
+_ON_RESTART: Final = object()
 
 
 class _ReceiveTimeoutState:
@@ -644,6 +647,14 @@ class ActorCell(Mailbox):
             else:
                 self._fail(self._as_exception(error, "on_start"), None, "on_start")
             return
+        if item is _ON_STOP or item is _ON_RESTART:
+            if error is not None:
+                self._report_quietly("on_stop", self._as_exception(error, "on_stop"))
+            if item is _ON_STOP:
+                self._finish_stop(False)
+            else:
+                self._continue_restart()
+            return
         if error is None:
             return  # the batch settled every ask it ran
         error = self._as_exception(error, "receive")
@@ -768,13 +779,29 @@ class ActorCell(Mailbox):
         except Exception as exc:  # noqa: BLE001 - reported to the supervisor
             self._fail(exc, None, "on_start")
             return
-        if not asyncio.iscoroutine(hook):
+        if not (asyncio.iscoroutine(hook) and self._hand_over(hook, _ON_START)):
             self._started()  # a plain def on_start on an AsyncActor
-            return
+
+    def _hand_over(self, hook: Coroutine[Any, Any, Any], marker: object) -> bool:
+        """Run a lifecycle coroutine on the loop while this cell stays parked.
+
+        The turn ends holding the scheduled flag; when the coroutine ends, the
+        next turn's `_settle_outcome` carries on from ``marker``. Meanwhile no
+        message or system message is handled. Returns False (and reports) when
+        the loop has already shut down.
+        """
+        bridge = self._bridge
+        assert bridge is not None
         if self._gate is None:
             self._gate = threading.Lock()
         self._outcome = _PENDING  # before submitting: the hook may finish at once
-        bridge.submit(bridge.bounded(hook), lambda task: self._async_done([_ON_START], task))
+        try:
+            bridge.submit(bridge.bounded(hook), lambda task: self._async_done([marker], task))
+        except ActorSystemClosedError as exc:
+            self._outcome = None
+            self._report_quietly("on_start" if marker is _ON_START else "on_stop", exc)
+            return False
+        return True
 
     def _started(self) -> None:
         _log.lifecycle(self._path, "started")
@@ -808,12 +835,10 @@ class ActorCell(Mailbox):
             return False
         return True
 
-    def _run_hook(self, hook: str) -> None:
+    def _run_hook(self, hook: str) -> object:
         actor = self._actor
         assert actor is not None
-        result = getattr(actor, hook)()
-        if self._bridge is not None and asyncio.iscoroutine(result):
-            self._bridge.run_hook(result)  # async hooks: the turn waits (bounded)
+        return getattr(actor, hook)()
 
     def _restart(self, force: bool) -> None:
         """Restart after a failure (or, when ``force``, also a running actor).
@@ -825,11 +850,14 @@ class ActorCell(Mailbox):
         self.restarts += 1
         _log.restarting(self._path, self.restarts)
         self._cancel_timers()
+        if self._actor is not None and self._run_on_stop(_ON_RESTART):
+            return  # an async on_stop runs on the loop; _continue_restart follows
+        self._continue_restart()
+
+    def _continue_restart(self) -> None:
         actor = self._actor
-        if actor is not None:
-            self._call_hook_quietly("on_stop")
-            if not actor.keep_instance_on_restart:
-                self._actor = None
+        if actor is not None and not actor.keep_instance_on_restart:
+            self._actor = None
         self._set_status(ServiceStatus.STARTING)
         children = self._child_cells()
         self._state = RESTARTING
@@ -844,19 +872,30 @@ class ActorCell(Mailbox):
         self._state = NEW
         self._start()
 
-    def _call_hook_quietly(self, hook: str) -> None:
+    def _run_on_stop(self, marker: object) -> bool:
         """Run on_stop while stopping or restarting: a failure cannot undo that.
 
         The failure still goes to the parent's strategy (which may escalate it)
-        and to the log; the stop or restart goes on regardless.
+        and to the log; the stop or restart goes on regardless. Returns True if
+        an async on_stop was handed to the loop: the stop or restart then goes
+        on from ``marker`` when it ends.
         """
         try:
-            self._run_hook(hook)
+            result = self._run_hook("on_stop")
         except Exception as exc:  # noqa: BLE001 - reported, not re-raised
-            _log.failed(self._path, hook, exc, None)
-            failure = Failure(self._ref, exc, None, hook)
-            if self._parent is not None:
-                self._parent._post_system((_CHILD_FAILED, failure))
+            self._report_quietly("on_stop", exc)
+            return False
+        return (
+            self._bridge is not None
+            and asyncio.iscoroutine(result)
+            and self._hand_over(result, marker)
+        )
+
+    def _report_quietly(self, hook: str, exc: Exception) -> None:
+        _log.failed(self._path, hook, exc, None)
+        failure = Failure(self._ref, exc, None, hook)
+        if self._parent is not None:
+            self._parent._post_system((_CHILD_FAILED, failure))
 
     def _fail(self, error: Exception, message: object, hook: str) -> None:
         _log.failed(self._path, hook, error, message)
@@ -931,8 +970,8 @@ class ActorCell(Mailbox):
         if self._stop_timer is not None:
             self._stop_timer.cancel()
             self._stop_timer = None
-        if run_on_stop and self._actor is not None:
-            self._call_hook_quietly("on_stop")
+        if run_on_stop and self._actor is not None and self._run_on_stop(_ON_STOP):
+            return  # an async on_stop runs on the loop; _finish_stop(False) follows
         with self._system._tree_lock:
             self._state = STOPPED
             self._closed = True

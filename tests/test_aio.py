@@ -206,6 +206,84 @@ def test_a_failing_async_on_start_goes_to_the_supervisor() -> None:
             ref.ask("too late", timeout=WAIT)
 
 
+class SlowStop(AsyncActor[Any]):
+    """Its on_stop awaits the test's gate (then fails, when told to); logs hooks."""
+
+    def __init__(self, gate: threading.Event, log: list[str], fail: bool = False) -> None:
+        self.gate = gate
+        self.log = log
+        self.fail = fail
+        self.stopping = threading.Event()
+
+    async def on_start(self) -> None:
+        self.log.append("start")
+
+    async def receive(self, message: Any) -> Any:
+        if message == "boom":
+            raise ValueError("boom")
+        self.log.append(f"got {message}")
+        return message
+
+    async def on_stop(self) -> None:
+        self.log.append("stop")
+        self.stopping.set()
+        await asyncio.to_thread(self.gate.wait, WAIT)
+        if self.fail:
+            raise ConnectionError("could not flush")
+
+
+def test_async_on_stop_holds_no_worker() -> None:
+    log: list[str] = []
+    with ActorSystem(workers=1) as system:
+        gate = threading.Event()
+        actor = SlowStop(gate, log)
+        ref = system.spawn(lambda: actor, name="slow")
+        ref.stop()
+        assert actor.stopping.wait(WAIT)
+        # The only worker is free while on_stop awaits.
+        assert system.spawn(Sleeper).ask_future("x").result(timeout=WAIT) == 1
+        assert system.status_tree().find("/user/slow").status is ServiceStatus.STOPPING
+        assert ref.is_alive
+        gate.set()
+        assert ref.wait_stopped(WAIT)
+    assert log == ["start", "stop"]
+
+
+def test_a_restart_waits_for_the_async_on_stop_of_the_old_instance() -> None:
+    log: list[str] = []
+    with ActorSystem(workers=2) as system:
+        gate = threading.Event()
+        first = SlowStop(gate, log)
+        instances = iter([first, SlowStop(gate, log)])
+        ref = system.spawn(lambda: next(instances))
+        ref.tell("boom")  # the default strategy restarts it
+        assert first.stopping.wait(WAIT)
+        later = ref.ask_future("after")
+        assert not later.done()
+        gate.set()
+        assert later.result(timeout=WAIT) == "after"  # handled by the new instance
+    assert log == ["start", "stop", "start", "got after", "stop"]
+
+
+def test_a_failing_async_on_stop_is_reported_and_the_stop_goes_on() -> None:
+    log: list[str] = []
+    failures: list[BaseException] = []
+
+    def decide(error: Exception) -> Directive:
+        failures.append(error)
+        return Directive.STOP
+
+    with ActorSystem(workers=2, guardian_strategy=SupervisorStrategy(decide)) as system:
+        gate = threading.Event()
+        gate.set()
+        ref = system.spawn(lambda: SlowStop(gate, log, fail=True))
+        assert ref.ask("x", timeout=WAIT) == "x"
+        ref.stop()
+        assert ref.wait_stopped(WAIT)
+    assert log == ["start", "got x", "stop"]
+    assert [type(f) for f in failures] == [ConnectionError]
+
+
 def test_many_slow_coroutines_hold_no_worker() -> None:
     # 50 async actors each sleeping 50 ms; with 1 worker they still overlap.
     async def main(system: ActorSystem) -> list[Any]:
