@@ -65,6 +65,40 @@ class Recorder(Actor[Any]):
         return None
 
 
+class BurstProducer(Actor[Any]):
+    """On ``n``: sends ``0 .. n-1`` to the target from one receive, and returns ``n``.
+
+    With a ``tag``, it sends ``(tag, 0) .. (tag, n-1)`` instead, so a consumer
+    fed by several producers can check each producer's order.
+    """
+
+    def __init__(self, target: ActorRef[Any], tag: int | None = None) -> None:
+        self.target = target
+        self.tag = tag
+
+    def receive(self, message: Any) -> Any:
+        for seq in range(message):
+            self.target.tell(seq if self.tag is None else (self.tag, seq))
+        return message
+
+
+class Relay(Actor[Any]):
+    """Forwards every message to the target, one send per receive.
+
+    ``"flush"`` is answered with ``"flushed"`` (and not forwarded): once that ask
+    returns, everything told before it has been sent on.
+    """
+
+    def __init__(self, target: ActorRef[Any]) -> None:
+        self.target = target
+
+    def receive(self, message: Any) -> Any:
+        if message == "flush":
+            return "flushed"
+        self.target.tell(message)
+        return None
+
+
 class Gate:
     """Two events that let a test hold an actor inside ``receive``.
 
@@ -114,6 +148,25 @@ class GatedRecorder(Actor[Any]):
         return message
 
 
+def spawn_held(
+    system: ActorSystem, **options: Any
+) -> tuple[ActorRef[Any], Gate, list[Any], threading.Lock]:
+    """Spawn a pinned `GatedRecorder` and hold it inside receive.
+
+    ``options`` go to `ActorSystem.spawn` (``pinned=True`` is always added). The
+    first message (``"first"``) is in hand when this returns. Returns (ref,
+    gate, log, lock); the log gets every processed message once the gate is
+    released (read it under the lock).
+    """
+    gate = Gate()
+    log: list[Any] = []
+    lock = threading.Lock()
+    ref = system.spawn(lambda: GatedRecorder(gate, log, lock), pinned=True, **options)
+    ref.tell("first")
+    assert gate.entered.wait(WAIT)
+    return ref, gate, log, lock
+
+
 def spawn_full(
     system: ActorSystem,
     capacity: int,
@@ -125,14 +178,7 @@ def spawn_full(
     (``0 .. capacity-1``) fill the mailbox. Returns (ref, gate, log, lock); the
     log gets every processed message once the gate is released.
     """
-    gate = Gate()
-    log: list[Any] = []
-    lock = threading.Lock()
-    ref = system.spawn(
-        lambda: GatedRecorder(gate, log, lock), capacity=capacity, pinned=True, **options
-    )
-    ref.tell("first")
-    assert gate.entered.wait(WAIT)
+    ref, gate, log, lock = spawn_held(system, capacity=capacity, **options)
     for i in range(capacity):
         ref.tell_nowait(i)
     return ref, gate, log, lock

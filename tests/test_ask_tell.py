@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import Future
 from typing import Any
 
@@ -12,9 +11,8 @@ from support import (
     Counter,
     DeadLetterLog,
     Echo,
-    Gate,
-    GatedRecorder,
     Recorder,
+    spawn_held,
     system_threads,
 )
 
@@ -150,12 +148,7 @@ def test_ask_returns_the_reply_and_tell_is_processed_in_order(system: ActorSyste
 def test_ask_timeout_raises_ask_timeout_error_and_the_message_is_still_processed(
     system: ActorSystem,
 ) -> None:
-    gate = Gate()
-    log: list[Any] = []
-    lock = threading.Lock()
-    ref = system.spawn(lambda: GatedRecorder(gate, log, lock), pinned=True)
-    ref.tell("first")
-    assert gate.entered.wait(WAIT)
+    ref, gate, log, lock = spawn_held(system)
     with pytest.raises(AskTimeoutError) as excinfo:
         ref.ask("late", timeout=0.05)
     assert isinstance(excinfo.value, TimeoutError)
@@ -247,12 +240,7 @@ def test_ask_yourself_from_receive_raises_deadlock_error(system: ActorSystem) ->
 def test_ask_future_fails_with_actor_stopped_error_for_messages_left_at_stop(
     system: ActorSystem,
 ) -> None:
-    gate = Gate()
-    log: list[Any] = []
-    lock = threading.Lock()
-    ref = system.spawn(lambda: GatedRecorder(gate, log, lock), pinned=True)
-    ref.tell("first")
-    assert gate.entered.wait(WAIT)
+    ref, gate, log, lock = spawn_held(system)
     futures = [ref.ask_future(i) for i in range(3)]
     ref.stop()
     gate.release.set()
@@ -267,12 +255,7 @@ def test_ask_future_fails_with_actor_stopped_error_for_messages_left_at_stop(
 
 
 def test_cancelled_ask_future_does_not_break_the_actor(system: ActorSystem) -> None:
-    gate = Gate()
-    log: list[Any] = []
-    lock = threading.Lock()
-    ref = system.spawn(lambda: GatedRecorder(gate, log, lock), pinned=True)
-    ref.tell("first")
-    assert gate.entered.wait(WAIT)
+    ref, gate, log, lock = spawn_held(system)
     future = ref.ask_future("cancelled")
     assert future.cancel() is True
     gate.release.set()

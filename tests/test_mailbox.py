@@ -15,20 +15,19 @@ from typing import Any
 import pytest
 from support import (
     WAIT,
+    BurstProducer,
     DeadLetterLog,
-    Gate,
-    GatedRecorder,
     Recorder,
+    Relay,
     assert_clean_shutdown,
     run_thread,
     spawn_full,
+    spawn_held,
     watch_blocked_senders,
 )
 
 from backstage_threads import (
     DEFAULT_CAPACITY,
-    Actor,
-    ActorRef,
     ActorStoppedError,
     ActorSystem,
     MailboxFullError,
@@ -172,12 +171,7 @@ def test_capacity_none_is_unbounded(system: ActorSystem, overflow: Overflow) -> 
 
 
 def test_capacity_none_never_blocks_a_held_actor(system: ActorSystem) -> None:
-    gate = Gate()
-    log: list[Any] = []
-    lock = threading.Lock()
-    ref = system.spawn(lambda: GatedRecorder(gate, log, lock), capacity=None, pinned=True)
-    ref.tell("first")
-    assert gate.entered.wait(WAIT)
+    ref, gate, log, lock = spawn_held(system, capacity=None)
     for i in range(5000):
         ref.tell(i, timeout=0)
         ref.tell_nowait(-i)
@@ -192,44 +186,6 @@ def test_capacity_none_never_blocks_a_held_actor(system: ActorSystem) -> None:
 # -- actor-to-actor backpressure -----------------------------------------------------
 
 
-class Sink(Actor[Any]):
-    """Records what it gets; ``"log"`` returns the record."""
-
-    def __init__(self) -> None:
-        self.got: list[Any] = []
-
-    def receive(self, message: Any) -> Any:
-        if message == "log":
-            return self.got
-        self.got.append(message)
-        return None
-
-
-class BurstProducer(Actor[Any]):
-    """On ``n``: sends ``0 .. n-1`` to the target from one receive."""
-
-    def __init__(self, target: ActorRef[Any]) -> None:
-        self.target = target
-
-    def receive(self, message: Any) -> Any:
-        for i in range(message):
-            self.target.tell(i)
-        return message
-
-
-class RelayProducer(Actor[Any]):
-    """Forwards every message it gets to the target, one send per receive."""
-
-    def __init__(self, target: ActorRef[Any]) -> None:
-        self.target = target
-
-    def receive(self, message: Any) -> Any:
-        if message == "flush":
-            return "flushed"
-        self.target.tell(message)
-        return None
-
-
 N_BACKPRESSURE = 10_000
 
 
@@ -238,7 +194,7 @@ def test_actor_to_full_block_mailbox_never_blocks_the_only_worker() -> None:
     # consumer would deadlock: the consumer could never run to make room.
     system = ActorSystem(workers=1)
     try:
-        consumer = system.spawn(Sink, name="consumer", capacity=8, overflow=Overflow.BLOCK)
+        consumer = system.spawn(Recorder, name="consumer", capacity=8, overflow=Overflow.BLOCK)
         producer = system.spawn(lambda: BurstProducer(consumer), name="producer")
         assert producer.ask(N_BACKPRESSURE, timeout=WAIT) == N_BACKPRESSURE
         # A plain thread's ask queues behind everything the producer sent.
@@ -253,8 +209,8 @@ def test_backpressure_mutes_and_unmutes_a_relaying_actor() -> None:
     # must be unmuted each time the consumer drains.
     system = ActorSystem(workers=1)
     try:
-        consumer = system.spawn(Sink, name="consumer", capacity=8, overflow=Overflow.BLOCK)
-        relay = system.spawn(lambda: RelayProducer(consumer), name="relay", capacity=None)
+        consumer = system.spawn(Recorder, name="consumer", capacity=8, overflow=Overflow.BLOCK)
+        relay = system.spawn(lambda: Relay(consumer), name="relay", capacity=None)
         for i in range(N_BACKPRESSURE):
             relay.tell(i)
         assert relay.ask("flush", timeout=WAIT) == "flushed"
@@ -294,7 +250,7 @@ def test_a_sender_that_refills_the_queue_cannot_overtake_from_the_spill() -> Non
     # overtake its whole queue (seen as "overtakes exactly capacity" on 3.13t).
     system = ActorSystem(workers=1)
     try:
-        consumer = system.spawn(Sink, capacity=8, overflow=Overflow.BLOCK)
+        consumer = system.spawn(Recorder, capacity=8, overflow=Overflow.BLOCK)
         assert consumer.ask("log", timeout=WAIT) == []  # started, idle
 
         outcomes: list[Any] = []

@@ -7,10 +7,18 @@ wait is bounded by `STRESS_WAIT`; outcomes are counts and orders, never times.
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import Any
 
 import pytest
-from support import DeadLetterLog, assert_clean_shutdown, system_threads
+from support import (
+    BurstProducer,
+    DeadLetterLog,
+    Recorder,
+    Relay,
+    assert_clean_shutdown,
+    system_threads,
+)
 
 from backstage_threads import (
     Actor,
@@ -27,19 +35,6 @@ STRESS_WAIT = 300.0
 
 PRODUCERS = 8
 PER_PRODUCER = 10_000
-
-
-class Collector(Actor[Any]):
-    """Keeps every ``(producer, seq)`` it receives; ``"log"`` returns them."""
-
-    def __init__(self) -> None:
-        self.got: list[Any] = []
-
-    def receive(self, message: Any) -> Any:
-        if message == "log":
-            return self.got
-        self.got.append(message)
-        return None
 
 
 def check_per_producer_order(got: list[tuple[int, int]], producers: int, each: int) -> None:
@@ -80,7 +75,7 @@ def join_all(threads: list[threading.Thread]) -> None:
 def test_eight_producers_into_a_small_block_mailbox() -> None:
     system = ActorSystem(workers=2)
     try:
-        ref = system.spawn(Collector, capacity=16, overflow=Overflow.BLOCK)
+        ref = system.spawn(Recorder, capacity=16, overflow=Overflow.BLOCK)
 
         def produce(producer: int) -> None:
             for seq in range(PER_PRODUCER):
@@ -96,43 +91,19 @@ def test_eight_producers_into_a_small_block_mailbox() -> None:
         assert_clean_shutdown(system, STRESS_WAIT)
 
 
-class Producer(Actor[Any]):
-    """On ``(producer_id, n)``: sends ``(producer_id, 0..n-1)`` to the target."""
-
-    def __init__(self, target: ActorRef[Any]) -> None:
-        self.target = target
-
-    def receive(self, message: Any) -> Any:
-        producer, count = message
-        for seq in range(count):
-            self.target.tell((producer, seq))
-        return count
-
-
-class Relay(Actor[Any]):
-    """Forwards each message to the target: one send per turn-message."""
-
-    def __init__(self, target: ActorRef[Any]) -> None:
-        self.target = target
-
-    def receive(self, message: Any) -> Any:
-        if message == "flush":
-            return "flushed"
-        self.target.tell(message)
-        return None
-
-
 def test_eight_producer_actors_into_a_small_block_mailbox() -> None:
     # Actor-to-actor backpressure on a parallel pool: senders on workers are
     # muted and unmuted concurrently; nothing may be lost, duplicated, reordered.
     system = ActorSystem(workers=2)
     try:
-        consumer = system.spawn(Collector, capacity=8, overflow=Overflow.BLOCK)
+        consumer = system.spawn(Recorder, capacity=8, overflow=Overflow.BLOCK)
         relays = [
             system.spawn(lambda: Relay(consumer), capacity=None) for _ in range(PRODUCERS // 2)
         ]
-        bursts = [system.spawn(lambda: Producer(consumer)) for _ in range(PRODUCERS // 2)]
-        futures = [b.ask_future((i, PER_PRODUCER)) for i, b in enumerate(bursts)]
+        bursts = [
+            system.spawn(partial(BurstProducer, consumer, tag=i)) for i in range(PRODUCERS // 2)
+        ]
+        futures = [b.ask_future(PER_PRODUCER) for b in bursts]
         for seq in range(PER_PRODUCER):
             for i, relay in enumerate(relays):
                 relay.tell((len(bursts) + i, seq))

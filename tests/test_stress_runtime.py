@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,6 +21,19 @@ from backstage_threads import (
 )
 
 pytestmark = [pytest.mark.stress, pytest.mark.timeout(600)]
+
+
+def run_threads(target: Callable[[int], None], count: int, timeout: float) -> None:
+    """Run ``target(0) .. target(count - 1)`` on ``count`` plain threads and join them.
+
+    Each join waits at most ``timeout`` seconds; a thread still alive fails the test.
+    """
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+        assert not thread.is_alive()
 
 
 class Collector(Actor[Any]):
@@ -45,12 +59,7 @@ def test_eight_producers_into_a_small_mailbox_lose_and_duplicate_nothing() -> No
             for seq in range(per_producer):
                 ref.tell((index, seq), timeout=30)
 
-        threads = [threading.Thread(target=produce, args=(i,)) for i in range(producers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-            assert not thread.is_alive()
+        run_threads(produce, producers, timeout=120)
         seen = ref.ask("report", timeout=30)
         assert system.dead_letters.count == 0
     assert sorted(seen) == list(range(producers))
@@ -159,12 +168,7 @@ def test_overflow_under_contention_accounts_for_every_message(policy: Overflow) 
                 except MailboxFullError:
                     rejected[index] += 1
 
-        threads = [threading.Thread(target=produce, args=(i,)) for i in range(producers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-            assert not thread.is_alive()
+        run_threads(produce, producers, timeout=120)
         # Drops and rejections happen inside tell, so both are final now; what
         # is left must all be processed (a lost message makes this wait fail).
         dead = system.dead_letters.count
@@ -241,12 +245,7 @@ def test_crash_storm_accounts_for_every_message() -> None:
             for seq in range(per_producer):
                 refs[rng.randrange(actors)].tell(index * per_producer + seq, timeout=60)  # type: ignore[union-attr]
 
-        threads = [threading.Thread(target=produce, args=(i,)) for i in range(producers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=300)
-            assert not thread.is_alive()
+        run_threads(produce, producers, timeout=300)
         for ref in refs:
             assert ref.ask("flush", timeout=30) == "flushed"  # type: ignore[union-attr]
         subscription.cancel()

@@ -1,14 +1,14 @@
 """The scenarios measured on backstage_threads.
 
 Every function runs in a fresh `ActorSystem` (see `fresh_system`) and returns
-raw figures; `_scenarios` turns them into table rows.
+raw figures; `_scenarios` turns them into table rows. Where Pykka runs the same
+workload, the driving and timing is shared with `_pykka` (see `_workloads`).
 """
 
 from __future__ import annotations
 
 import gc
 import sys
-import threading
 import time
 import tracemalloc
 from concurrent.futures import Future
@@ -17,7 +17,15 @@ from typing import Any
 
 from .._actor import Actor
 from .._ref import ActorRef
-from ._harness import FLUSH, WAIT, check, fresh_system, probe_while, rss_bytes, spin, timed
+from ._harness import FLUSH, WAIT, check, fresh_system, rss_bytes, spin, timed
+from ._workloads import (
+    idle_cpu_percent,
+    probe_during_flood,
+    time_fan_in,
+    time_ping_pong,
+    time_round_robin,
+    time_tells,
+)
 
 __all__ = [
     "ask_round_trip",
@@ -61,37 +69,18 @@ def count(workers: int | None, messages: int) -> float:
     """One sender thread tells ``messages`` to one unbounded actor; msgs/s."""
     with fresh_system(workers, "count") as system:
         ref = system.spawn(_Counter, capacity=None)
-        tell = ref.tell
-        with timed() as elapsed:
-            for _ in range(messages):
-                tell(1)
-            received = ref.ask(FLUSH, timeout=WAIT)
+        elapsed, received = time_tells(ref, messages)
     check(received == messages, f"count: {received} of {messages} messages arrived")
-    return messages / elapsed[0]
+    return messages / elapsed
 
 
 def fan_in(workers: int | None, senders: int, each: int) -> float:
     """``senders`` threads each tell ``each`` to one default-capacity actor; msgs/s."""
     with fresh_system(workers, "fan-in") as system:
         ref = system.spawn(_Counter)
-        start = threading.Barrier(senders + 1)
-
-        def send() -> None:
-            tell = ref.tell
-            start.wait(WAIT)
-            for _ in range(each):
-                tell(1)
-
-        threads = [threading.Thread(target=send, name=f"bench-sender-{i}") for i in range(senders)]
-        for thread in threads:
-            thread.start()
-        start.wait(WAIT)
-        with timed() as elapsed:
-            for thread in threads:
-                thread.join(WAIT)
-            received = ref.ask(FLUSH, timeout=WAIT)
+        elapsed, received = time_fan_in(ref, senders, each, "bench-sender")
     check(received == senders * each, f"fan-in: {received} of {senders * each} arrived")
-    return senders * each / elapsed[0]
+    return senders * each / elapsed
 
 
 class _Player(Actor[Any]):
@@ -119,12 +108,7 @@ def ping_pong(workers: int | None, hops: int) -> float:
         done: Future[float] = Future()
         ping = system.spawn(partial(_Player, done))
         pong = system.spawn(partial(_Player, done))
-        ping.ask(pong, timeout=WAIT)
-        pong.ask(ping, timeout=WAIT)
-        start = time.perf_counter()
-        ping.tell(hops)
-        finish = done.result(WAIT)
-    return hops / (finish - start)
+        return time_ping_pong(ping, pong, hops, done)
 
 
 def ask_round_trip(workers: int | None, asks: int) -> float:
@@ -155,14 +139,7 @@ def cpu_scaling(workers: int, actors: int, messages: int, work: int) -> float:
     """Seconds for ``actors`` actors to do ``messages`` CPU-bound messages in all."""
     with fresh_system(workers, "cpu") as system:
         refs = [system.spawn(partial(_Cruncher, work)) for _ in range(actors)]
-        for ref in refs:
-            ref.ask(FLUSH, timeout=WAIT)  # every actor started before the clock
-        with timed() as elapsed:
-            for i in range(messages):
-                refs[i % actors].tell(i)
-            for ref in refs:
-                ref.ask(FLUSH, timeout=WAIT)
-    return elapsed[0]
+        return time_round_robin(refs, messages)
 
 
 #: Small mailboxes for the skynet tree: a parent gets exactly 10 replies.
@@ -267,14 +244,7 @@ def fairness(workers: int | None, flood: int) -> list[float]:
         heavy = system.spawn(_Counter)
         light = system.spawn(_Echo)
         light.ask(0, timeout=WAIT)
-
-        def flood_heavy() -> None:
-            tell = heavy.tell
-            for i in range(flood):
-                tell(i)
-
-        flooder = threading.Thread(target=flood_heavy, name="bench-flooder")
-        latencies = probe_while(flooder, lambda: light.ask(0, timeout=WAIT))
+        latencies = probe_during_flood(heavy, light, flood, "bench-flooder")
         received = heavy.ask(FLUSH, timeout=WAIT)
     check(received == flood, f"fairness: {received} of {flood} flood messages arrived")
     return latencies
@@ -284,11 +254,4 @@ def idle_cpu(workers: int | None, actors: int, seconds: float) -> float:
     """Percent of one core the process burns while ``actors`` actors sit idle."""
     with fresh_system(workers, "idle") as system:
         refs = [system.spawn(_Idle) for _ in range(actors)]
-        for ref in refs:
-            ref.ask(FLUSH, timeout=WAIT)
-        cpu_before = time.process_time()
-        wall_before = time.perf_counter()
-        time.sleep(seconds)
-        cpu = time.process_time() - cpu_before
-        wall = time.perf_counter() - wall_before
-    return 100.0 * cpu / wall
+        return idle_cpu_percent(refs, seconds)

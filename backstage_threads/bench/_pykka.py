@@ -1,13 +1,13 @@
 """The same scenarios measured on Pykka, the peer (one OS thread per actor).
 
 Imported only when Pykka is installed (see `available`); it runs in the same
-process and interpreter as our scenarios, so the figures compare like with like.
+process and interpreter as our scenarios, and the actors are driven and timed
+by the same code (`_workloads`), so the figures compare like with like.
 Every function stops the actors it started before returning.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -16,7 +16,15 @@ from typing import Any
 
 import pykka
 
-from ._harness import FLUSH, WAIT, check, probe_while, spin, timed
+from ._harness import FLUSH, WAIT, check, spin, timed
+from ._workloads import (
+    idle_cpu_percent,
+    probe_during_flood,
+    time_fan_in,
+    time_ping_pong,
+    time_round_robin,
+    time_tells,
+)
 
 __all__ = ["ask_round_trip", "count", "cpu_scaling", "fairness", "fan_in", "ping_pong", "spawn"]
 
@@ -55,13 +63,9 @@ def count(messages: int) -> float:
     with _started() as refs:
         ref = _Counter.start()
         refs.append(ref)
-        tell = ref.tell
-        with timed() as elapsed:
-            for _ in range(messages):
-                tell(1)
-            received = ref.ask(FLUSH, timeout=WAIT)
+        elapsed, received = time_tells(ref, messages)
     check(received == messages, f"pykka count: {received} of {messages}")
-    return messages / elapsed[0]
+    return messages / elapsed
 
 
 def fan_in(senders: int, each: int) -> float:
@@ -69,24 +73,9 @@ def fan_in(senders: int, each: int) -> float:
     with _started() as refs:
         ref = _Counter.start()
         refs.append(ref)
-        start = threading.Barrier(senders + 1)
-
-        def send() -> None:
-            tell = ref.tell
-            start.wait(WAIT)
-            for _ in range(each):
-                tell(1)
-
-        threads = [threading.Thread(target=send, name=f"pykka-sender-{i}") for i in range(senders)]
-        for thread in threads:
-            thread.start()
-        start.wait(WAIT)
-        with timed() as elapsed:
-            for thread in threads:
-                thread.join(WAIT)
-            received = ref.ask(FLUSH, timeout=WAIT)
+        elapsed, received = time_fan_in(ref, senders, each, "pykka-sender")
     check(received == senders * each, f"pykka fan-in: {received} of {senders * each}")
-    return senders * each / elapsed[0]
+    return senders * each / elapsed
 
 
 class _Player(pykka.ThreadingActor):
@@ -113,12 +102,7 @@ def ping_pong(hops: int) -> float:
         ping = _Player.start(done)
         pong = _Player.start(done)
         refs += [ping, pong]
-        ping.ask(pong, timeout=WAIT)
-        pong.ask(ping, timeout=WAIT)
-        start = time.perf_counter()
-        ping.tell(hops)
-        finish = done.result(WAIT)
-    return hops / (finish - start)
+        return time_ping_pong(ping, pong, hops, done)
 
 
 def ask_round_trip(asks: int) -> float:
@@ -148,14 +132,7 @@ def cpu_scaling(actors: int, messages: int, work: int) -> float:
     """Seconds for ``actors`` actors to do ``messages`` CPU-bound messages in all."""
     with _started() as refs:
         refs += [_Cruncher.start(work) for _ in range(actors)]
-        for ref in refs:
-            ref.ask(FLUSH, timeout=WAIT)
-        with timed() as elapsed:
-            for i in range(messages):
-                refs[i % actors].tell(i)
-            for ref in refs:
-                ref.ask(FLUSH, timeout=WAIT)
-    return elapsed[0]
+        return time_round_robin(refs, messages)
 
 
 def spawn(actors: int) -> float:
@@ -174,14 +151,7 @@ def fairness(flood: int) -> list[float]:
         light = _Echo.start()
         refs += [heavy, light]
         light.ask(0, timeout=WAIT)
-
-        def flood_heavy() -> None:
-            tell = heavy.tell
-            for i in range(flood):
-                tell(i)
-
-        flooder = threading.Thread(target=flood_heavy, name="pykka-flooder")
-        latencies = probe_while(flooder, lambda: light.ask(0, timeout=WAIT))
+        latencies = probe_during_flood(heavy, light, flood, "pykka-flooder")
         received = heavy.ask(FLUSH, timeout=WAIT)
     check(received == flood, f"pykka fairness: {received} of {flood}")
     return latencies
@@ -191,11 +161,4 @@ def idle_cpu(actors: int, seconds: float) -> float:
     """Percent of one core the process burns while ``actors`` actors sit idle."""
     with _started() as refs:
         refs += [_Echo.start() for _ in range(actors)]
-        for ref in refs:
-            ref.ask(FLUSH, timeout=WAIT)
-        cpu_before = time.process_time()
-        wall_before = time.perf_counter()
-        time.sleep(seconds)
-        cpu = time.process_time() - cpu_before
-        wall = time.perf_counter() - wall_before
-    return 100.0 * cpu / wall
+        return idle_cpu_percent(refs, seconds)

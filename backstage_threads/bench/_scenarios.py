@@ -46,65 +46,77 @@ def _cores(config: Config) -> int:
     return config.workers if config.workers is not None else (os.cpu_count() or 1)
 
 
+def _versus(
+    config: Config,
+    scenario: str,
+    name: str,
+    unit: str,
+    ours: Callable[[], float],
+    theirs: Callable[[ModuleType], float],
+    target: Target | None = None,
+    note: str = "",
+) -> list[Row]:
+    """A one-row scenario measured on both libraries (arguments in `Row` order).
+
+    ``ours()`` runs first, then ``theirs(pykka side)`` when Pykka is measured
+    (the Pykka figure is None otherwise).
+    """
+    peer = _pykka(config)
+    figure = ours()
+    return [Row(scenario, name, unit, figure, theirs(peer) if peer else None, target, note)]
+
+
 def count(config: Config) -> list[Row]:
     n, pykka_n = config.sizes.count, config.sizes.count_pykka
-    peer = _pykka(config)
-    return [
-        Row(
-            "count",
-            f"1 sender, {n:,} tells to 1 actor (Pykka {pykka_n:,})",
-            "msg/s",
-            _ours.count(config.workers, n),
-            peer.count(pykka_n) if peer else None,
-            Target("ratio", ">=", 3),
-        )
-    ]
+    return _versus(
+        config,
+        "count",
+        f"1 sender, {n:,} tells to 1 actor (Pykka {pykka_n:,})",
+        "msg/s",
+        lambda: _ours.count(config.workers, n),
+        lambda peer: peer.count(pykka_n),
+        Target("ratio", ">=", 3),
+    )
 
 
 def fan_in(config: Config) -> list[Row]:
     sizes = config.sizes
     senders, each, pykka_each = sizes.fan_in_senders, sizes.fan_in_each, sizes.fan_in_each_pykka
-    peer = _pykka(config)
-    return [
-        Row(
-            "fan-in",
-            f"{senders} senders x {each:,} tells to 1 actor (Pykka x {pykka_each:,})",
-            "msg/s",
-            _ours.fan_in(config.workers, senders, each),
-            peer.fan_in(senders, pykka_each) if peer else None,
-            note="ours: default capacity (BLOCK); Pykka: unbounded",
-        )
-    ]
+    return _versus(
+        config,
+        "fan-in",
+        f"{senders} senders x {each:,} tells to 1 actor (Pykka x {pykka_each:,})",
+        "msg/s",
+        lambda: _ours.fan_in(config.workers, senders, each),
+        lambda peer: peer.fan_in(senders, pykka_each),
+        note="ours: default capacity (BLOCK); Pykka: unbounded",
+    )
 
 
 def ping_pong(config: Config) -> list[Row]:
     hops, pykka_hops = config.sizes.ping_pong, config.sizes.ping_pong_pykka
-    peer = _pykka(config)
-    return [
-        Row(
-            "ping-pong",
-            f"2 actors, {hops:,} hops (Pykka {pykka_hops:,})",
-            "hops/s",
-            _ours.ping_pong(config.workers, hops),
-            peer.ping_pong(pykka_hops) if peer else None,
-            Target("ratio", ">=", 20),
-        )
-    ]
+    return _versus(
+        config,
+        "ping-pong",
+        f"2 actors, {hops:,} hops (Pykka {pykka_hops:,})",
+        "hops/s",
+        lambda: _ours.ping_pong(config.workers, hops),
+        lambda peer: peer.ping_pong(pykka_hops),
+        Target("ratio", ">=", 20),
+    )
 
 
 def ask(config: Config) -> list[Row]:
     asks, pykka_asks = config.sizes.asks, config.sizes.asks_pykka
-    peer = _pykka(config)
-    return [
-        Row(
-            "ask",
-            f"ask round trip from a thread, {asks:,} asks (Pykka {pykka_asks:,})",
-            "us",
-            _ours.ask_round_trip(config.workers, asks),
-            peer.ask_round_trip(pykka_asks) if peer else None,
-            Target("ratio", "<=", 0.5),
-        )
-    ]
+    return _versus(
+        config,
+        "ask",
+        f"ask round trip from a thread, {asks:,} asks (Pykka {pykka_asks:,})",
+        "us",
+        lambda: _ours.ask_round_trip(config.workers, asks),
+        lambda peer: peer.ask_round_trip(pykka_asks),
+        Target("ratio", "<=", 0.5),
+    )
 
 
 def cpu(config: Config) -> list[Row]:
@@ -211,17 +223,15 @@ def fairness(config: Config) -> list[Row]:
 
 def idle(config: Config) -> list[Row]:
     actors, seconds = config.sizes.idle_actors, config.sizes.idle_seconds
-    peer = _pykka(config)
-    return [
-        Row(
-            "idle",
-            f"idle CPU, {actors:,} idle actors over {seconds:g} s",
-            "% core",
-            _ours.idle_cpu(config.workers, actors, seconds),
-            peer.idle_cpu(actors, seconds) if peer else None,
-            Target("ours", "<", IDLE_CPU_PERCENT),
-        )
-    ]
+    return _versus(
+        config,
+        "idle",
+        f"idle CPU, {actors:,} idle actors over {seconds:g} s",
+        "% core",
+        lambda: _ours.idle_cpu(config.workers, actors, seconds),
+        lambda peer: peer.idle_cpu(actors, seconds),
+        Target("ours", "<", IDLE_CPU_PERCENT),
+    )
 
 
 def bridge(config: Config) -> list[Row]:
