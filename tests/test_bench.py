@@ -1,0 +1,62 @@
+"""The benchmark runs as a user runs it, at quick sizes, and reports sane figures.
+
+Figures are not compared with any time limit (the machine is shared); the test
+checks that each scenario ran, checked its own results and wrote its rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+TIMEOUT = 300.0
+SCENARIOS = ("count", "ping-pong", "ask", "bridge")
+
+
+def test_quick_bench_writes_a_row_per_measure(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "backstage_threads.bench",
+            "--quick",
+            "--only",
+            ",".join(SCENARIOS),
+            "--json",
+            str(out),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    document = json.loads(out.read_text(encoding="utf-8"))
+    rows = document["results"]
+    assert {row["scenario"] for row in rows} == set(SCENARIOS)
+    for row in rows:
+        assert row["ours"] is not None and row["ours"] > 0, row
+    names = [row["name"] for row in rows if row["scenario"] == "ping-pong"]
+    assert any(name.startswith("floor") for name in names), names
+
+
+def test_an_unknown_scenario_is_named_in_the_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "backstage_threads.bench", "--only", "count,warp"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "warp" in result.stderr and "ping-pong" in result.stderr
