@@ -423,7 +423,7 @@ class ActorCell(Mailbox):
             if self._sys and self._outcome is None:
                 self._handle_system()
             state = self._state
-            if state is RUNNING and self._outcome is None:  # (not while on_start runs)
+            if state is RUNNING and self._outcome is None:  # (not while a hook coroutine runs)
                 processed = (
                     self._process(budget) if self._bridge is None else self._process_async(budget)
                 )
