@@ -23,6 +23,7 @@ from backstage_threads import (
     ServiceStatus,
     SupervisorStrategy,
     Terminated,
+    _aio,
 )
 from backstage_threads.aio import END, open_stream, pump
 
@@ -282,6 +283,29 @@ def test_a_failing_async_on_stop_is_reported_and_the_stop_goes_on() -> None:
         assert ref.wait_stopped(WAIT)
     assert log == ["start", "got x", "stop"]
     assert [type(f) for f in failures] == [ConnectionError]
+
+
+def test_an_async_hook_past_hook_timeout_fails_with_timeout_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_aio, "HOOK_TIMEOUT", 0.05)
+    failures: list[BaseException] = []
+
+    def decide(error: Exception) -> Directive:
+        failures.append(error)
+        return Directive.STOP
+
+    class NeverReady(AsyncActor[Any]):
+        async def on_start(self) -> None:
+            await asyncio.Event().wait()  # nobody sets it: only the hook timeout ends it
+
+        async def receive(self, message: Any) -> Any:
+            return message
+
+    with ActorSystem(workers=2, guardian_strategy=SupervisorStrategy(decide)) as system:
+        ref = system.spawn(NeverReady)
+        assert ref.wait_stopped(WAIT)
+    assert [type(f) for f in failures] == [TimeoutError]
 
 
 def test_many_slow_coroutines_hold_no_worker() -> None:
