@@ -23,7 +23,7 @@ import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _log
@@ -619,11 +619,11 @@ class ActorCell(Mailbox):
     def _pop_message(self) -> object | None:
         # Look at the spill before the queue, for the reason given in _process.
         spill = self._spill
-        has_spill = bool(spill)
+        take_spilled = spill.popleft if spill else None
         try:
             return self._queue.popleft()
         except IndexError:
-            return spill.popleft() if has_spill and spill is not None else None
+            return take_spilled() if take_spilled is not None else None
 
     def _async_done(self, in_hand: list[object], task: asyncio.Task[Any]) -> None:
         # Runs on the loop thread when a batch has ended.
@@ -764,42 +764,36 @@ class ActorCell(Mailbox):
     def _run_on_start(self) -> None:
         self._state = RUNNING
         self._set_status(ServiceStatus.INITIALIZING)
-        bridge = self._bridge
-        if bridge is None:
-            if self._call_hook("on_start"):
-                self._started()
-            return
-        # An async actor: its on_start coroutine runs on the loop while the cell
-        # is parked (holding no worker); messages and system messages wait, and
-        # the turn after it settles the start (see _settle_outcome).
-        actor = self._actor
-        assert actor is not None
         try:
-            hook = actor.on_start()
+            result = self._run_hook("on_start")
         except Exception as exc:  # noqa: BLE001 - reported to the supervisor
             self._fail(exc, None, "on_start")
             return
-        if not (asyncio.iscoroutine(hook) and self._hand_over(hook, _ON_START)):
-            self._started()  # a plain def on_start on an AsyncActor
+        # An async on_start runs on the loop while the cell is parked (holding no
+        # worker); the turn after it settles the start (see _settle_outcome).
+        if not self._hand_over(result, _ON_START, "on_start"):
+            self._started()
 
-    def _hand_over(self, hook: Coroutine[Any, Any, Any], marker: object) -> bool:
-        """Run a lifecycle coroutine on the loop while this cell stays parked.
+    def _hand_over(self, result: object, marker: object, hook: str) -> bool:
+        """If ``result`` is an async actor's hook coroutine, run it on the loop.
 
         The turn ends holding the scheduled flag; when the coroutine ends, the
         next turn's `_settle_outcome` carries on from ``marker``. Meanwhile no
-        message or system message is handled. Returns False (and reports) when
-        the loop has already shut down.
+        message or system message is handled. Returns False when there is
+        nothing to hand over (a plain hook already ran) or the loop has already
+        shut down (reported).
         """
         bridge = self._bridge
-        assert bridge is not None
+        if bridge is None or not asyncio.iscoroutine(result):
+            return False
         if self._gate is None:
             self._gate = threading.Lock()
         self._outcome = _PENDING  # before submitting: the hook may finish at once
         try:
-            bridge.submit(bridge.bounded(hook), lambda task: self._async_done([marker], task))
+            bridge.submit(bridge.bounded(result), lambda task: self._async_done([marker], task))
         except ActorSystemClosedError as exc:
             self._outcome = None
-            self._report_quietly("on_start" if marker is _ON_START else "on_stop", exc)
+            self._report_quietly(hook, exc)
             return False
         return True
 
@@ -825,14 +819,6 @@ class ActorCell(Mailbox):
         if isinstance(actor, AsyncActor) and self._bridge is None:
             self._bridge = self._system._loop_bridge()
         self._derives = type(actor).derive_status is not Actor.derive_status
-        return True
-
-    def _call_hook(self, hook: str) -> bool:
-        try:
-            self._run_hook(hook)
-        except Exception as exc:  # noqa: BLE001 - reported to the supervisor
-            self._fail(exc, None, hook)
-            return False
         return True
 
     def _run_hook(self, hook: str) -> object:
@@ -885,11 +871,7 @@ class ActorCell(Mailbox):
         except Exception as exc:  # noqa: BLE001 - reported, not re-raised
             self._report_quietly("on_stop", exc)
             return False
-        return (
-            self._bridge is not None
-            and asyncio.iscoroutine(result)
-            and self._hand_over(result, marker)
-        )
+        return self._hand_over(result, marker, "on_stop")
 
     def _report_quietly(self, hook: str, exc: Exception) -> None:
         _log.failed(self._path, hook, exc, None)

@@ -99,6 +99,11 @@ def fan_in(config: Config) -> list[Row]:
 BEST_OF = 3
 
 
+def _best(measure: Callable[[], float], pick: Callable[[list[float]], float] = max) -> float:
+    """The best of `BEST_OF` runs of ``measure`` (``pick=min`` for times)."""
+    return pick([measure() for _ in range(BEST_OF)])
+
+
 def ping_pong(config: Config) -> list[Row]:
     hops, pykka_hops = config.sizes.ping_pong, config.sizes.ping_pong_pykka
     rows = _versus(
@@ -106,11 +111,11 @@ def ping_pong(config: Config) -> list[Row]:
         "ping-pong",
         f"2 actors, {hops:,} hops (Pykka {pykka_hops:,}), best of {BEST_OF}",
         "hops/s",
-        lambda: max(_ours.ping_pong(config.workers, hops) for _ in range(BEST_OF)),
-        lambda peer: max(peer.ping_pong(pykka_hops) for _ in range(BEST_OF)),
+        lambda: _best(lambda: _ours.ping_pong(config.workers, hops)),
+        lambda peer: _best(lambda: peer.ping_pong(pykka_hops)),
         Target("ratio", ">=", 20),
     )
-    floor = max(trampoline_ping_pong(hops) for _ in range(BEST_OF))
+    floor = _best(lambda: trampoline_ping_pong(hops))
     rows.append(
         Row(
             "ping-pong",
@@ -130,8 +135,8 @@ def ask(config: Config) -> list[Row]:
         "ask",
         f"ask round trip from a thread, {asks:,} asks (Pykka {pykka_asks:,}), best of {BEST_OF}",
         "us",
-        lambda: min(_ours.ask_round_trip(config.workers, asks) for _ in range(BEST_OF)),
-        lambda peer: min(peer.ask_round_trip(pykka_asks) for _ in range(BEST_OF)),
+        lambda: _best(lambda: _ours.ask_round_trip(config.workers, asks), min),
+        lambda peer: _best(lambda: peer.ask_round_trip(pykka_asks), min),
         Target("ratio", "<=", 0.5),
     )
 
