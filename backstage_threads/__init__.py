@@ -6,7 +6,8 @@ fixed pool of threads, in parallel on no-GIL builds; supervisors restart what
 fails.
 
 The library logs through loguru and is disabled by default, as loguru advises
-for libraries; turn it on with ``logger.enable("backstage_threads")``.
+for libraries; turn it on with ``logger.enable("backstage_threads")``, before or
+after importing the package.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from ._errors import (
 from ._mailbox import DEFAULT_CAPACITY
 from ._overflow import Overflow
 from ._ref import ActorRef
+from ._request import Response
 from ._scheduler import DEFAULT_BUDGET, WorkerStatistics
 from ._signals import ReceiveTimeout, Terminated
 from ._status import ServiceStatus, StatusNode
@@ -50,7 +52,35 @@ from ._supervision import (
 from ._system import ActorSystem, ShutdownReport, SystemStatistics
 from ._timers import TimerHandle
 
-_logger.disable("backstage_threads")
+
+def _disable_logging_by_default() -> None:
+    """Disable the package's logging unless the app already said otherwise.
+
+    An app may configure loguru before importing us; a plain
+    ``logger.disable("backstage_threads")`` here would silently undo its
+    ``logger.enable("backstage_threads")`` (and drop its settings for our
+    modules). loguru has no public way to ask, so this reads its private
+    ``_core.activation_list``: ``(name + ".", enabled)`` pairs, replaced whole
+    on every change, so reading it needs no lock. If that detail is missing or
+    changes shape, we fall back to disabling, the documented default.
+    """
+    package = "backstage_threads."
+    try:
+        ours = [
+            (prefix, bool(enabled))
+            for prefix, enabled in _logger._core.activation_list  # type: ignore[attr-defined]
+            if isinstance(prefix, str) and prefix.startswith(package)
+        ]
+    except Exception:  # noqa: BLE001 - a loguru detail we cannot read: use the default
+        ours = []
+    if any(prefix == package for prefix, _ in ours):
+        return  # the app enabled or disabled the package itself: keep its choice
+    _logger.disable("backstage_threads")  # (this also drops entries for our modules)
+    for prefix, enabled in sorted(ours, key=lambda entry: entry[0].count(".")):
+        (_logger.enable if enabled else _logger.disable)(prefix[:-1])
+
+
+_disable_logging_by_default()
 
 __version__ = "0.1.0"
 
@@ -81,6 +111,7 @@ __all__ = [
     "Need",
     "Overflow",
     "ReceiveTimeout",
+    "Response",
     "RestartAfter",
     "Scope",
     "SendTimeoutError",

@@ -47,17 +47,23 @@ class Actor(Generic[M]):
 
     @property
     def context(self) -> ActorCell:
-        """The actor's runtime context: its ref, parent, system, spawn and stop.
+        """The actor's runtime context: its ref, parent, system, spawn, ask and stop.
+
+        The runtime attaches it right after the constructor returns, so it is
+        there from `on_start` on, not in ``__init__``.
 
         Raises:
-            RuntimeError: If the actor was created outside `spawn`.
+            RuntimeError: If used in ``__init__`` (move that code to `on_start`),
+                or on an actor instantiated directly instead of by ``spawn``.
         """
         try:
             return self._context
         except AttributeError:
             raise RuntimeError(
-                f"{type(self).__name__} has no context: actors must be created by "
-                "ActorSystem.spawn or context.spawn, not instantiated directly"
+                f"{type(self).__name__} has no context yet: the runtime attaches it after "
+                "__init__ returns, so use self.context in on_start (or later hooks), not in "
+                "__init__. (An actor instantiated directly rather than by ActorSystem.spawn "
+                "or context.spawn never gets one.)"
             ) from None
 
     # The lifecycle hooks return `object` so that `AsyncActor` (and user

@@ -169,17 +169,24 @@ class LoopReply:
 
 
 class AsyncGate:
-    """A mailbox waiter for an awaiting sender: `release` wakes its future."""
+    """A coroutine's place in a mailbox's line of senders waiting for room.
 
-    __slots__ = ("future", "loop")
+    The mailbox admits ``message`` (or, at a stop, refuses it) and then calls
+    `release` once, from whichever thread made room; that resolves `future` on
+    the sender's own loop.
+    """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    __slots__ = ("admitted", "future", "loop", "message")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, message: object) -> None:
         self.loop = loop
+        self.message = message
+        self.admitted = False
         self.future: asyncio.Future[None] = loop.create_future()
 
     def release(self) -> None:
         def wake() -> None:
-            if not self.future.done():
+            if not self.future.done():  # (cancelled when the sender's wait timed out)
                 self.future.set_result(None)
 
         try:

@@ -16,18 +16,21 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._actor import Actor
-from ._cell import Factory
+from ._factory import Factory, actor_factory
 from ._ref import ActorRef
 from ._status import ServiceStatus
 from ._system import ActorSystem
 from ._validate import check_name, check_timeout
 
 __all__ = ["Application"]
+
+# The spawn options a component may set (its name is the component's name).
+_SPAWN_OPTIONS = frozenset({"capacity", "overflow", "pinned"})
 
 
 @dataclass(slots=True)
@@ -65,20 +68,39 @@ class Application:
     def add(
         self,
         name: str,
-        factory: type[Actor[Any]] | Factory,
-        *,
+        factory: Callable[..., Actor[Any]],
+        /,
+        *args: Any,
         needs: Iterable[str] = (),
+        kwargs: Mapping[str, Any] | None = None,
         **spawn_options: Any,
     ) -> Application:
-        """Declare a component; ``needs`` names components that must run first."""
+        """Declare a component; ``needs`` names components that must run first.
+
+        ``factory``, ``args`` and ``kwargs`` are as for ``spawn``:
+        ``app.add("api", Api, "0.0.0.0", needs=["db"], kwargs={"port": 8080})``
+        builds ``Api("0.0.0.0", port=8080)``. ``spawn_options`` are spawn's
+        ``capacity``, ``overflow`` and ``pinned``.
+
+        Raises:
+            TypeError: If ``factory`` is a class that is not an `Actor` subclass
+                or is not callable, or an option is not one of spawn's.
+            ValueError: If ``name`` is invalid or already taken.
+        """
         check_name(name)
         if name in self._components:
             raise ValueError(f"application {self.name!r} already has a component {name!r}")
-        if not callable(factory):
-            raise TypeError(f"component {name!r} needs an Actor class or factory, got {factory!r}")
+        build = actor_factory(factory, args, kwargs, f"component {name!r}")
         if isinstance(needs, str):
             raise TypeError(f"needs must be a list of names, got the string {needs!r}")
-        self._components[name] = _Component(name, factory, tuple(needs), dict(spawn_options))
+        unknown = sorted(set(spawn_options) - _SPAWN_OPTIONS)
+        if unknown:
+            raise TypeError(
+                f"component {name!r}: unknown spawn option(s) {', '.join(unknown)} "
+                f"(allowed: {', '.join(sorted(_SPAWN_OPTIONS))}; constructor keyword "
+                "arguments go in kwargs={...})"
+            )
+        self._components[name] = _Component(name, build, tuple(needs), dict(spawn_options))
         return self
 
     def order(self) -> list[str]:

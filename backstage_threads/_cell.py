@@ -23,7 +23,8 @@ import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _log
@@ -39,10 +40,14 @@ from ._errors import (
     DeadlockError,
     DuplicateNameError,
 )
+from ._factory import Factory, actor_factory
 from ._local import current
-from ._mailbox import _END, DEFAULT_CAPACITY, Mailbox, fail_ask
+from ._mailbox import DEFAULT_CAPACITY, Mailbox, fail_ask
 from ._overflow import Overflow
 from ._ref import ActorRef
+from ._request import Adapt, Adapted
+from ._request import ask as _ask
+from ._request import pipe as _pipe
 from ._signals import ReceiveTimeout, Terminated
 from ._status import SETTABLE, ServiceStatus
 from ._supervision import Failure
@@ -53,8 +58,6 @@ if TYPE_CHECKING:
     from ._system import ActorSystem
 
 __all__ = ["ActorCell", "Factory"]
-
-Factory = Callable[[], Actor[Any]]
 
 # Lifecycle states. Invariant: transitions only go forward, except
 # FAILED -> RUNNING (resume or restart).
@@ -76,6 +79,7 @@ _UNWATCH: Final = 7
 _SUSPEND: Final = 8
 _CHILD_STATUS: Final = 9
 _STOP_TIMEOUT: Final = 10
+_CRASHED: Final = 11  # the runtime raised outside this actor's turn (payload: the error)
 
 # Prune fired one-shot timers from an actor's set once it holds this many, so an
 # actor that calls send_after in a loop does not accumulate dead handles.
@@ -232,35 +236,45 @@ class ActorCell(Mailbox):
 
     def spawn(
         self,
-        factory: type[Actor[Any]] | Factory,
-        *,
+        factory: Callable[..., Actor[Any]],
+        /,
+        *args: Any,
         name: str | None = None,
         capacity: int | None = DEFAULT_CAPACITY,
         overflow: Overflow = Overflow.BLOCK,
         pinned: bool = False,
+        kwargs: Mapping[str, Any] | None = None,
     ) -> ActorRef[Any]:
         """Start a child actor and return its ref.
 
+        Constructor arguments follow the factory; keyword ones go in ``kwargs``
+        so that they never clash with spawn's own options:
+        ``spawn(Worker, db, name="w", kwargs={"retries": 3})`` builds
+        ``Worker(db, retries=3)``, and builds it again the same way (with the
+        same argument objects) on every restart.
+
         Args:
-            factory: An `Actor` subclass or a zero-argument callable returning a
-                new actor instance (called again on every restart).
+            factory: An `Actor` subclass, or any callable returning a new actor
+                instance (a function, a lambda, a ``functools.partial``).
+            *args: Positional arguments for ``factory``.
             name: Unique among siblings; generated (``$1``, ``$2``...) if None.
             capacity: Mailbox bound (an int >= 1), or None for unbounded.
             overflow: What a send does when the mailbox is full.
             pinned: Run this actor on a dedicated thread, for actors that block
                 (I/O, sleeps, long C calls), so it never holds a shared worker.
+            kwargs: Keyword arguments for ``factory`` (copied at the call).
 
         Raises:
-            TypeError: If ``factory`` is not callable, or an option has a bad type.
+            TypeError: If ``factory`` is a class that is not an `Actor` subclass
+                or is not callable, or an option has a bad type. (Arguments that
+                do not fit the constructor fail the actor's start instead, which
+                reaches the supervisor as `ActorInitializationError`.)
             ValueError: If ``name`` or ``capacity`` is invalid.
             DuplicateNameError: If a sibling already has ``name``.
             ActorStoppedError: If this actor is stopping.
             ActorSystemClosedError: If the system is shutting down.
         """
-        if not callable(factory):
-            raise TypeError(
-                f"spawn() needs an Actor subclass or a zero-argument factory, got {factory!r}"
-            )
+        build = actor_factory(factory, args, kwargs)
         if name is not None:
             check_name(name)
         capacity = check_capacity(capacity)
@@ -271,7 +285,7 @@ class ActorCell(Mailbox):
             )
         if not isinstance(pinned, bool):
             raise TypeError(f"pinned must be a bool, got {pinned!r}")
-        return self._system._spawn_cell(self, factory, name, capacity, overflow, pinned)._ref
+        return self._system._spawn_cell(self, build, name, capacity, overflow, pinned)._ref
 
     def stop(self, child: ActorRef[Any] | None = None) -> None:
         """Stop this actor (or one of its children) after the message in hand."""
@@ -333,6 +347,77 @@ class ActorCell(Mailbox):
         self._last_active = timers.clock.now()
         state.handle = timers.schedule(seconds, lambda: self._receive_timeout_due(state))
 
+    def ask(
+        self,
+        target: ActorRef[Any],
+        message: object,
+        *,
+        timeout: float | None,
+        tag: object = None,
+        adapt: Adapt | None = None,
+    ) -> None:
+        """Ask ``target`` without waiting: the outcome comes back as a message.
+
+        Returns at once. Exactly one `Response` (``tag``, ``value``, ``error``)
+        then arrives through this actor's mailbox, like any message: the reply
+        (what the target's ``receive`` returned), or as ``error`` what it
+        raised, `AskTimeoutError` if no reply came within ``timeout`` seconds,
+        `ActorStoppedError` if the target stopped before handling the message,
+        or the error of a send that failed at once (a full FAIL mailbox). A
+        reply that comes after the timeout is not delivered; it is recorded as
+        a dead letter with the reason. If this actor has stopped meanwhile, the
+        Response is a dead letter too. This is the way actors ask each other: a
+        blocking ``ref.ask`` inside an actor holds a worker until the reply.
+
+        Args:
+            target: The actor to ask (asking this actor itself works too).
+            message: What to send; the target's ``receive`` gets it as for an ask.
+            timeout: Seconds to wait for the reply, on the system's timers (a
+                manual clock in the testing kit); None waits as long as it takes.
+            tag: Put in the `Response`, to tell outcomes apart.
+            adapt: Maps the `Response` to a message of this actor's own type;
+                it runs in this actor's turn just before ``receive`` (an
+                exception in it is a failure of ``receive``). Give it a
+                conversion (a class, a function), not a bound method that
+                handles the reply: after a restart it would run on the old
+                instance.
+
+        Raises:
+            TypeError: If ``target`` is not an `ActorRef`, ``timeout`` not a
+                number or None, or ``adapt`` not callable.
+            ValueError: If ``timeout`` is negative or not finite.
+
+        Thread safety: call it from this actor's hooks. Replies may arrive from
+        any thread; they are only ever handled in this actor's turns.
+        """
+        _ask(self, target, message, timeout, tag, adapt)
+
+    def pipe(
+        self,
+        future: Future[Any],
+        *,
+        timeout: float | None = None,
+        tag: object = None,
+        adapt: Adapt | None = None,
+    ) -> None:
+        """Send the outcome of ``future`` to this actor as a `Response` message.
+
+        Like Akka's ``pipeTo``: when the `concurrent.futures.Future` completes
+        (say, work handed to a ``ThreadPoolExecutor``), one `Response` arrives
+        through this actor's mailbox with its result as ``value``, or as
+        ``error`` what it raised, `concurrent.futures.CancelledError` if it was
+        cancelled, or `TimeoutError` if it did not complete within ``timeout``
+        seconds (an outcome after that is a dead letter). ``tag`` and ``adapt``
+        are as for `ask`. The future's callback only posts the message; no code
+        of this actor runs on the thread completing the future.
+
+        Raises:
+            TypeError: If ``future`` is not a `concurrent.futures.Future`, or an
+                option has a bad type.
+            ValueError: If ``timeout`` is negative or not finite.
+        """
+        _pipe(self, future, timeout, tag, adapt)
+
     # -- runtime: tree ---------------------------------------------------------------
 
     def _add_child(self, name: str | None, make: Callable[[str], ActorCell]) -> ActorCell:
@@ -341,8 +426,9 @@ class ActorCell(Mailbox):
         with system._tree_lock:
             if self._state in (STOPPING, STOPPED):
                 if system._closing:
-                    raise ActorSystemClosedError(
-                        f"cannot spawn under {self._path}: the actor system is shut down"
+                    raise system._closed_error(
+                        ActorSystemClosedError,
+                        f"cannot spawn under {self._path}: the actor system is shut down",
                     )
                 raise ActorStoppedError(f"cannot spawn a child of {self._path}: it is stopping")
             children = self._children
@@ -411,11 +497,11 @@ class ActorCell(Mailbox):
         Called only by the thread that holds the scheduled flag; hands the flag on
         (by resubmitting) or releases it before returning.
         """
-        current.cell = self
         processed = 0
-        if self._mute_target is not None:
-            self._mute_target = None  # the last mute episode has ended
         try:
+            current.cell = self
+            if self._mute_target is not None:
+                self._mute_target = None  # the last mute episode has ended
             if self._outcome is not None:
                 self._settle_outcome()
             if self._state is NEW:
@@ -429,6 +515,8 @@ class ActorCell(Mailbox):
                 )
             elif state is STOPPED:
                 self._drain(self._stop_reason)
+        except BaseException as exc:  # noqa: BLE001 - a runtime bug must not kill the worker
+            self._crashed(exc)
         finally:
             current.cell = None
         # Blocked and muted senders get the room only when no system message is
@@ -453,46 +541,6 @@ class ActorCell(Mailbox):
         ):
             self._dispatch(self)
         return processed
-
-    def _run_ask_inline(self, item: Ask) -> bool:
-        """Enqueue an ask from a plain thread and, if the actor is idle, run its turn here.
-
-        The asking thread would only sleep until a worker woke up, ran the turn
-        and woke it again; running the turn itself skips both thread hand-offs
-        (the round trip drops from tens of microseconds to a few). Only for an
-        idle pooled actor: not pinned (it keeps its own thread), not async, not
-        on a worker or a deterministic driver, and only when the message fits.
-        The turn runs with worker semantics (a full BLOCK mailbox spills rather
-        than blocking) and hands the actor back to the pool if work remains.
-
-        Returns:
-            False if nothing was done and the caller should post normally.
-        """
-        if (
-            self._dispatch is not self._system._pool_submit
-            or not self._system._inline_asks
-            or self._bridge is not None
-            or self._closed
-            or self._spill
-            or current.on_worker
-            or current.driver is not None
-            or not self._scheduled.acquire(False)
-        ):
-            return False
-        try:
-            self._queue.insert(_END, item)
-        except IndexError:
-            self._scheduled.release()  # full: let the normal path apply the policy
-            if self._has_work() and self._scheduled.acquire(False):
-                self._dispatch(self)
-            return False
-        current.on_worker = True
-        try:
-            processed = self._run_turn(self._system._scheduler.budget)
-        finally:
-            current.on_worker = False
-        self._system._count_inline(processed)
-        return True
 
     def _process(self, budget: int) -> int:
         # The per-message hot path: keep it free of locks and allocations.
@@ -527,18 +575,21 @@ class ActorCell(Mailbox):
             if type(item) is Ask:
                 try:
                     result = receive(item.message)
-                except Exception as exc:  # noqa: BLE001 - reported to the supervisor
+                except BaseException as exc:  # noqa: BLE001 - reported to the supervisor
                     # Tell the supervisor first: once the asker sees the error,
                     # the failure is already queued for the parent.
-                    self._fail(exc, item.message, "receive")
-                    settle_error(item.reply, exc)
+                    error = self._as_exception(exc, "receive")
+                    self._fail(error, item.message, "receive")
+                    settle_error(item.reply, error)
                     break
                 settle_result(item.reply, result)
             else:
                 try:
+                    if type(item) is Adapted:  # a context.ask outcome: adapt it in this turn
+                        item = item.open()
                     receive(item)
-                except Exception as exc:  # noqa: BLE001 - reported to the supervisor
-                    self._fail(exc, item, "receive")
+                except BaseException as exc:  # noqa: BLE001 - reported to the supervisor
+                    self._fail(self._as_exception(exc, "receive"), item, "receive")
                     break
             # Read the attribute, not a local: the list may be created mid-turn.
             if self._sys or self._mute_target is not None:
@@ -601,6 +652,8 @@ class ActorCell(Mailbox):
         count = 0
         while True:
             ask = item if type(item) is Ask else None
+            if type(item) is Adapted:  # a context.ask outcome: adapt it in this turn
+                item = item.open()
             result = actor.receive(item if ask is None else ask.message)
             if asyncio.iscoroutine(result):  # (a plain def receive returns its reply)
                 result = await result
@@ -663,10 +716,35 @@ class ActorCell(Mailbox):
         if is_ask:
             settle_error(item.reply, error)
 
+    def _crashed(self, exc: BaseException) -> None:
+        """The runtime itself raised in this turn (user code is caught earlier).
+
+        Reported loudly and counted; the actor is failed to its supervisor,
+        the worker goes on, and the end of the turn hands the flag on as usual.
+        """
+        error = ActorFailedError(
+            f"internal error in a turn of {self._path}: {exc!r}", path=self._path
+        )
+        error.__cause__ = exc
+        self._system._internal_error(error)
+        self._fail_internal(error)
+
+    def _fail_internal(self, error: ActorFailedError) -> None:
+        if self._state is RUNNING or self._state is NEW:
+            self._fail(error, None, "runtime")
+
+    def _worker_died(self, error: ActorFailedError) -> None:
+        """The worker running this actor died outside its turn: fail it in the next."""
+        self._post_system((_CRASHED, error))
+
     def _as_exception(self, error: BaseException, hook: str) -> Exception:
+        """``error`` itself, or a `BaseException` (SystemExit, KeyboardInterrupt...)
+        wrapped so that the supervisor handles it like any failure."""
         if isinstance(error, Exception):
             return error
-        wrapped = ActorFailedError(f"{self._path} {hook} raised {error!r}")
+        wrapped = ActorFailedError(
+            f"{self._path} raised {error!r} in {hook}; handled as a failure", path=self._path
+        )
         wrapped.__cause__ = error
         return wrapped
 
@@ -737,7 +815,9 @@ class ActorCell(Mailbox):
             elif kind == _CHILD_FAILED:
                 self._child_failed(payload)
             elif kind == _RESUME:
-                if self._state is FAILED:
+                if self._state is FAILED and self._actor is None:
+                    self._restart(False)  # nothing to resume: build it again (Akka)
+                elif self._state is FAILED:
                     self._state = RUNNING
                     self._set_status(ServiceStatus.RUNNING)
             elif kind == _RESTART:
@@ -748,6 +828,8 @@ class ActorCell(Mailbox):
                 self._derive_status()
             elif kind == _STOP_TIMEOUT:
                 self._stop_timed_out()
+            elif kind == _CRASHED:
+                self._fail_internal(payload)
             elif kind == _SUSPEND:
                 if self._state is RUNNING:
                     self._state = FAILED
@@ -766,8 +848,8 @@ class ActorCell(Mailbox):
         self._set_status(ServiceStatus.INITIALIZING)
         try:
             result = self._run_hook("on_start")
-        except Exception as exc:  # noqa: BLE001 - reported to the supervisor
-            self._fail(exc, None, "on_start")
+        except BaseException as exc:  # noqa: BLE001 - reported to the supervisor
+            self._fail(self._as_exception(exc, "on_start"), None, "on_start")
             return
         # An async on_start runs on the loop while the cell is parked (holding no
         # worker); the turn after it settles the start (see _settle_outcome).
@@ -809,8 +891,8 @@ class ActorCell(Mailbox):
                 raise TypeError(
                     f"the factory of {self._path} returned {actor!r}, which is not an Actor"
                 )
-        except Exception as exc:  # noqa: BLE001 - a start failure goes to the supervisor
-            error = ActorInitializationError(f"cannot create {self._path}: {exc}")
+        except BaseException as exc:  # noqa: BLE001 - a start failure goes to the supervisor
+            error = ActorInitializationError(f"cannot create {self._path}: {exc!r}")
             error.__cause__ = exc
             self._fail(error, None, "factory")
             return False
@@ -868,8 +950,8 @@ class ActorCell(Mailbox):
         """
         try:
             result = self._run_hook("on_stop")
-        except Exception as exc:  # noqa: BLE001 - reported, not re-raised
-            self._report_quietly("on_stop", exc)
+        except BaseException as exc:  # noqa: BLE001 - reported, not re-raised
+            self._report_quietly("on_stop", self._as_exception(exc, "on_stop"))
             return False
         return self._hand_over(result, marker, "on_stop")
 
@@ -893,16 +975,17 @@ class ActorCell(Mailbox):
             parent._post_system((_CHILD_FAILED, failure))
 
     def _child_failed(self, failure: Failure) -> None:
-        if self._state is STOPPING or self._state is STOPPED:
+        actor = self._actor
+        if actor is None or self._state is not RUNNING:
+            # Stopping, restarting (its children are being stopped) or itself
+            # failed and awaiting its own directive: nothing to supervise with.
             failure.child._cell._request_stop(None)
             return
-        actor = self._actor
-        assert actor is not None
         try:
             actor.on_child_failure(failure)
-        except Exception as exc:  # noqa: BLE001 - a supervisor's own failure escalates
+        except BaseException as exc:  # noqa: BLE001 - a supervisor's own failure escalates
             failure.child._cell._request_stop(None)
-            self._fail(exc, None, "on_child_failure")
+            self._fail(self._as_exception(exc, "on_child_failure"), None, "on_child_failure")
 
     def _begin_stop(self, reason: str | None) -> None:
         if self._state is STOPPING or self._state is STOPPED:
@@ -1011,8 +1094,8 @@ class ActorCell(Mailbox):
             status = actor.derive_status(statuses)
             if status is not None:
                 self.set_status(status)
-        except Exception as exc:  # noqa: BLE001 - reported to the supervisor
-            self._fail(exc, None, "derive_status")
+        except BaseException as exc:  # noqa: BLE001 - reported to the supervisor
+            self._fail(self._as_exception(exc, "derive_status"), None, "derive_status")
 
     def _add_timer(self, delay: float, message: object, period: float | None) -> TimerHandle:
         if self._state is STOPPING or self._state is STOPPED:
@@ -1050,7 +1133,9 @@ class ActorCell(Mailbox):
 
     def _drain(self, reason: str) -> None:
         """Turn every waiting message into a dead letter and free blocked senders."""
-        error = ActorStoppedError(f"{self._path} stopped ({reason}); message not processed")
+        error = self._system._closed_error(
+            ActorStoppedError, f"{self._path} stopped ({reason}); message not processed"
+        )
         record = self._system.dead_letters.record
         for message in self._take_all():
             record(self._ref, fail_ask(message, error), reason)
@@ -1063,11 +1148,15 @@ class ActorCell(Mailbox):
 
     def _reject_closed(self, message: object) -> None:
         reason = self._stop_reason
-        error = ActorStoppedError(f"{self._path} has stopped; message not delivered")
-        self._system.dead_letters.record(self._ref, fail_ask(message, error), reason)
-        if self._system._closed:
-            raise ActorSystemClosedError(
-                f"cannot send to {self._path}: actor system {self._system.name!r} has shut down"
+        system = self._system
+        error = system._closed_error(
+            ActorStoppedError, f"{self._path} has stopped; message not delivered"
+        )
+        system.dead_letters.record(self._ref, fail_ask(message, error), reason)
+        if system._closed:
+            raise system._closed_error(
+                ActorSystemClosedError,
+                f"cannot send to {self._path}: actor system {system.name!r} has shut down",
             )
 
     def _lazy_lock(self) -> threading.Lock:

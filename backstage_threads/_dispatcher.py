@@ -6,13 +6,16 @@ testing kit's `DeterministicScheduler` runs every turn on the test's thread.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from ._cell import ActorCell
     from ._scheduler import WorkerStatistics
 
 __all__ = ["Dispatcher"]
+
+T = TypeVar("T")
 
 
 class Dispatcher(Protocol):
@@ -38,6 +41,11 @@ class Dispatcher(Protocol):
 
     def submit(self, cell: ActorCell) -> None:
         """Queue ``cell`` for a turn; the caller holds its scheduled flag."""
+        ...
+
+    def blocking(self, wait: Callable[[], T]) -> T:
+        """Call ``wait``, which blocks the calling turn's thread, and return its
+        result; a pool keeps enough other threads running turns meanwhile."""
         ...
 
     def shutdown(self, timeout: float | None) -> list[str]:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import InvalidStateError
+from time import perf_counter
 from typing import Protocol
 
 from ._errors import AskTimeoutError
 from ._local import current
+from ._spin import GIL, SPIN_SECONDS
 
 __all__ = ["Ask", "Reply", "ReplyTarget", "settle_error", "settle_result"]
 
@@ -80,15 +82,26 @@ class Reply:
         """True once the reply (or error) is in."""
         return not self._done.locked()
 
-    def wait(self, timeout: float | None, what: str) -> object:
-        """Wait for the reply; raise the actor's exception or `AskTimeoutError`."""
+    def wait(self, timeout: float | None, what: str, asked: float | None = None) -> object:
+        """Wait up to ``timeout`` s for the reply; raise the actor's exception or
+        `AskTimeoutError` (whose message states ``asked``, the caller's timeout).
+
+        On free-threaded builds it first spins for `SPIN_SECONDS` (the pool's
+        workers spin as long before they park): a reply that comes within it
+        skips a futex wake-up. On GIL builds a spin would only keep the
+        replying worker from the GIL, so it parks at once (see ``_spin.py``).
+        """
+        done = self._done
         driver = current.driver
         if driver is not None and not driver(self.done):
-            raise AskTimeoutError(
-                f"no reply from {what}: the deterministic scheduler ran out of work first"
-            )
-        if not self._done.acquire(timeout=-1 if timeout is None else timeout):
-            raise AskTimeoutError(f"no reply from {what} within {timeout} s")
+            raise AskTimeoutError(f"no reply from {what}: every actor ran out of work first")
+        if not GIL and done.locked():
+            deadline = perf_counter() + SPIN_SECONDS
+            while done.locked() and perf_counter() < deadline:
+                pass
+        if not done.acquire(timeout=-1 if timeout is None else timeout):
+            shown = timeout if asked is None else asked
+            raise AskTimeoutError(f"no reply from {what} within {shown} s")
         error = self._error
         if error is not None:
             raise error

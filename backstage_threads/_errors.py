@@ -70,7 +70,28 @@ class DuplicateNameError(BackstageError, ValueError):
 
 
 class ActorFailedError(BackstageError, RuntimeError):
-    """An actor failed; the original exception is this error's ``__cause__``."""
+    """An actor failed; the original exception is this error's ``__cause__``.
+
+    Attributes:
+        path: The path of the actor that failed, when known.
+    """
+
+    def __init__(self, *args: object, path: str | None = None) -> None:
+        super().__init__(*args)
+        self.path = path
+
+
+def root_cause(error: BaseException, path: str) -> tuple[str, BaseException]:
+    """The actor path and the exception an escalation chain started from.
+
+    Follows ``__cause__`` through the `ActorFailedError` wrappers that each
+    escalating supervisor (or a wrapped BaseException) adds; ``path`` is the
+    answer when no wrapper names one.
+    """
+    while isinstance(error, ActorFailedError) and error.__cause__ is not None:
+        path = error.path or path
+        error = error.__cause__
+    return path, error
 
 
 class ActorInitializationError(BackstageError, RuntimeError):

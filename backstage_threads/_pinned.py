@@ -6,7 +6,9 @@ import threading
 from queue import SimpleQueue
 from typing import TYPE_CHECKING
 
+from ._errors import ActorFailedError
 from ._local import current
+from ._report import report_uncaught
 
 if TYPE_CHECKING:
     from ._cell import ActorCell
@@ -57,6 +59,16 @@ class PinnedThread:
                     return
                 continue
             cell = item
-            cell._run_turn(self._budget)
+            try:
+                cell._run_turn(self._budget)
+            except BaseException as exc:  # noqa: BLE001 - this thread must outlive it
+                # The turn failed inside the runtime after its own guard: fail
+                # the actor in its next turn and keep serving it.
+                error = ActorFailedError(
+                    f"the pinned thread of {cell._path} caught {exc!r}", path=cell._path
+                )
+                error.__cause__ = exc
+                report_uncaught(error)
+                cell._worker_died(error)
             if closing and not cell.is_alive:
                 return

@@ -8,15 +8,16 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._aio import AsyncGate, LoopReply
+from ._asks import remaining
 from ._envelope import Ask, Reply
-from ._errors import AskTimeoutError, DeadlockError, MailboxFullError, SendTimeoutError
+from ._errors import AskTimeoutError, DeadlockError
 from ._local import current
 from ._mailbox import _END
-from ._overflow import Overflow
 from ._validate import check_timeout
 
 if TYPE_CHECKING:
     from ._cell import ActorCell
+    from ._status import ServiceStatus
 
 __all__ = ["ActorRef"]
 
@@ -52,6 +53,14 @@ class ActorRef(Generic[M]):
     def is_alive(self) -> bool:
         """True until the actor has stopped (a snapshot)."""
         return self._cell.is_alive
+
+    @property
+    def status(self) -> ServiceStatus:
+        """The actor's current `ServiceStatus` (a snapshot; ``STOPPED`` once stopped).
+
+        Reads one field: no status-tree snapshot, no lock.
+        """
+        return self._cell._status
 
     def tell(self, message: M, *, timeout: float | None = None) -> None:
         """Send ``message`` without waiting for it to be processed.
@@ -90,16 +99,27 @@ class ActorRef(Generic[M]):
     def ask(self, message: M, *, timeout: float | None = None) -> Any:
         """Send ``message`` and wait for the actor's reply (what `receive` returned).
 
+        Returns or raises within ``timeout`` seconds whatever the actor does (a
+        wait for room in a full BLOCK mailbox counts against the same timeout).
+        The actor's code always runs on its own worker or pinned thread, never
+        on the asking one. Called from inside another actor's turn, it blocks
+        that turn, while the pool starts a spare worker so that other actors
+        keep running; ``self.context.ask`` (the reply arrives as a message) is
+        the non-blocking way for actors to ask each other.
+
         Raises:
             AskTimeoutError: If no reply came within ``timeout`` seconds (also a
                 `TimeoutError`).
-            DeadlockError: If called from this actor's own hooks.
+            DeadlockError: If the reply could never come: asked from this
+                actor's own turn, from a turn the target is itself blocked on
+                (a cycle of blocking asks), or on the system's event loop.
             ActorStoppedError: If the actor stopped before handling the message.
             Exception: Whatever `receive` raised for this message.
         """
         timeout = check_timeout(timeout)
         cell = self._cell
-        if current.cell is cell:
+        asker = current.cell
+        if asker is cell:
             raise DeadlockError(
                 f"{cell._path} asked itself from its own turn, which would wait forever; "
                 "use ask_future() or handle the message directly"
@@ -111,20 +131,29 @@ class ActorRef(Generic[M]):
             )
         reply = Reply()
         item = Ask(message, reply)
-        if not cell._run_ask_inline(item):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if asker is None:
             cell._post(item, timeout)
-        return reply.wait(timeout, cell._path)
+            return reply.wait(remaining(deadline), cell._path, timeout)
+        return cell._system._asks.ask(asker, cell, item, reply, timeout, deadline)
 
     async def ask_async(self, message: M, *, timeout: float | None = None) -> Any:
         """Like `ask`, for asyncio code: awaits the reply without blocking the loop.
 
-        Waiting for mailbox room (under BLOCK) is also asynchronous. Raises what
-        `ask` raises.
+        Waiting for mailbox room (under BLOCK) is also asynchronous: waiting
+        senders are admitted in the order they began to wait, as room appears,
+        and the wait counts against ``timeout``. Raises what `ask` raises, and
+        `SendTimeoutError` if no room came in time.
         """
         timeout = check_timeout(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         reply = LoopReply(asyncio.get_running_loop())
-        await self._post_async(Ask(message, reply), deadline, timeout)
+        try:
+            await self._post_async(Ask(message, reply), deadline, timeout)
+        except BaseException:
+            # Not sent: nobody awaits the reply, which a stop may still fail.
+            reply.future.cancel()
+            raise
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
             return await asyncio.wait_for(reply.future, remaining)
@@ -134,8 +163,14 @@ class ActorRef(Generic[M]):
     async def tell_async(self, message: M, *, timeout: float | None = None) -> None:
         """Like `tell`, for asyncio code: under BLOCK, awaits room without blocking the loop.
 
+        Senders awaiting room are admitted in the order they began to wait, as
+        room appears (a sender that finds room without waiting may get in ahead).
+        Cancelling the wait withdraws the message unless it was already admitted.
+
         Raises:
+            MailboxFullError: Under `Overflow.FAIL` when the mailbox is full.
             SendTimeoutError: If no room came within ``timeout`` seconds.
+            ActorStoppedError: If the actor stopped while this call waited.
         """
         timeout = check_timeout(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -145,27 +180,26 @@ class ActorRef(Generic[M]):
         self, item: object, deadline: float | None, timeout: float | None
     ) -> None:
         cell = self._cell
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                cell._post_nowait(item)  # other policies act at once; BLOCK raises when full
-                return
-            except MailboxFullError:
-                if cell._policy is not Overflow.BLOCK:
-                    raise
-            gate = AsyncGate(loop)
-            cell._waiter_queue().append(gate)
-            if cell._has_room():
-                continue  # room appeared before our registration was seen
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise SendTimeoutError(
-                    f"no room in the mailbox of {self.path} within {timeout} s (policy BLOCK)"
-                )
-            try:
-                await asyncio.wait_for(gate.future, remaining)
-            except TimeoutError:
-                continue  # the loop re-checks for room, then reports the timeout
+        if cell._post_unless_full(item):
+            return
+        # Under BLOCK with no room: join the line. Whoever makes room admits
+        # the line in order and resolves our gate (see Mailbox).
+        gate = AsyncGate(asyncio.get_running_loop(), item)
+        cell._join_line(gate)
+        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            await asyncio.wait_for(gate.future, wait)
+        except TimeoutError:
+            pass  # admitted at the deadline, or not: _leave_line decides
+        except BaseException:
+            # Cancelled: leave the line (a message already admitted stays sent).
+            cell._leave_line(gate)
+            raise
+        if cell._leave_line(gate):
+            return
+        if cell._closed:
+            raise cell._stopped_while_waiting(item)
+        raise cell._send_timeout_error(timeout)
 
     def ask_future(self, message: M) -> Future[Any]:
         """Send ``message`` and return a future for the reply.

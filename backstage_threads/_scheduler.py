@@ -26,6 +26,24 @@ Design note:
     already holds other work, so a ping-pong between two actors stays on one
     hot thread instead of bouncing across cores on every hop.
 
+    Before parking, a worker that just ran out of work keeps looking for
+    `SPIN_SECONDS` (Erlang's schedulers spin briefly before sleeping): a reply
+    or a request that arrives within that window is picked up without the
+    futex round trip of a wake-up, which is most of a plain thread's ask.
+    On GIL builds each round of the spin gives the GIL away (``sleep(0)``), so
+    the thread that is about to submit is never held up by the spinner.
+
+    Managed blocking (Java's ForkJoinPool): a turn that blocks its worker (a
+    blocking ask from inside an actor) first calls `blocking`, which starts a
+    *spare* worker whenever fewer spares run than workers are blocked, so the
+    pool keeps ``size`` threads running turns and the ask completes even with
+    one worker. A spare that finds no work while it is surplus retires.
+
+    No worker dies of a failure: user code is wrapped by the cell, and if a
+    turn or the loop itself raises anyway (a runtime bug), the worker reports
+    it through ``on_crash``, counts a death, starts a replacement thread for
+    its queue and exits.
+
 Constants (measured on a 2-core x86-64 VM, CPython 3.11 and 3.13t; see
 ``python -m backstage_threads.bench``):
     `DEFAULT_BUDGET` = 64 messages per turn: a turn costs about 1 us of fixed
@@ -34,6 +52,8 @@ Constants (measured on a 2-core x86-64 VM, CPython 3.11 and 3.13t; see
     flooded one waits at most one 64-message turn per busy worker.
     `_INJECT_EVERY` = 61 turns, Go's prime, so the check does not fall into step
     with periodic workloads.
+    `SPIN_SECONDS`: see ``_spin.py`` for the measurements. An idle pool spins
+    only once per burst of work, so idle CPU stays near zero.
 """
 
 from __future__ import annotations
@@ -41,19 +61,29 @@ from __future__ import annotations
 import os
 import random
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ._local import current
+from ._spin import GIL, SPIN_SECONDS
 
 if TYPE_CHECKING:
     from ._cell import ActorCell
 
 __all__ = ["DEFAULT_BUDGET", "Scheduler", "WorkerStatistics"]
 
+T = TypeVar("T")
+
 DEFAULT_BUDGET = 64
 _INJECT_EVERY = 61
+# At most this many spare workers at once (ForkJoinPool caps its compensation
+# threads at 256 too): a thousand turns blocked at once must not become a
+# thousand threads. Past it a blocked ask waits without a spare of its own;
+# the spares already running keep the pool's other turns going.
+MAX_SPARES = 256
 # A worker publishes its turn and message counts every this many turns, and
 # whenever it parks, so `statistics()` lags a busy worker by under 16 turns.
 _PUBLISH_EVERY = 16
@@ -68,6 +98,12 @@ class WorkerStatistics:
     messages: int
     steals: int
     parks: int
+    #: Times this worker's thread died of an internal error and was replaced.
+    deaths: int = 0
+    #: True for a spare started while another worker was blocked.
+    spare: bool = False
+    #: False for the entry that sums the counters of spares that retired.
+    alive: bool = True
 
 
 class _Worker:
@@ -77,11 +113,25 @@ class _Worker:
     counter) and read, racily but harmlessly, by `Scheduler.statistics`.
     """
 
-    __slots__ = ("index", "messages", "name", "parks", "queue", "steals", "thread", "turns", "wake")
+    __slots__ = (
+        "deaths",
+        "index",
+        "messages",
+        "name",
+        "parks",
+        "queue",
+        "spare",
+        "steals",
+        "thread",
+        "turns",
+        "wake",
+    )
 
-    def __init__(self, index: int, name: str) -> None:
+    def __init__(self, index: int, name: str, spare: bool = False) -> None:
         self.index = index
         self.name = name
+        self.spare = spare
+        self.deaths = 0
         self.queue: deque[ActorCell] = deque()
         # Held while the worker is not parked; released once per wake-up. Every
         # worker in the idle stack is released by exactly one waker.
@@ -103,33 +153,59 @@ class _WorkerLocal(threading.local):
 class Scheduler:
     """A fixed pool of worker threads running actor turns.
 
-    Thread safety: `submit` may be called from any thread; `start` and
-    `shutdown` from the owning system only.
+    Thread safety: `submit` and `blocking` may be called from any thread;
+    `start` and `shutdown` from the owning system only.
     """
 
     supports_pinning = True
 
-    def __init__(self, workers: int | None, budget: int, name: str) -> None:
+    def __init__(
+        self,
+        workers: int | None,
+        budget: int,
+        name: str,
+        on_crash: Callable[[str, ActorCell | None, BaseException], None] | None = None,
+    ) -> None:
         count = workers if workers is not None else (os.cpu_count() or 1)
         self.budget = budget
-        self._workers = [_Worker(i, f"{name}-worker-{i}") for i in range(count)]
+        self._name = name
+        self._size = count
+        # Copy-on-write: replaced (never mutated) under _pool_lock when a spare
+        # starts or retires, so thieves and statistics iterate a stable tuple.
+        self._workers: tuple[_Worker, ...] = tuple(
+            _Worker(i, f"{name}-worker-{i}") for i in range(count)
+        )
         self._inject: deque[ActorCell] = deque()
         self._idle: deque[_Worker] = deque()
+        # Guards _workers (replacement), _blocked, _spares and _serial.
+        self._pool_lock = threading.Lock()
+        # Workers inside `blocking` and spares alive. Invariant: a spare parks
+        # only while _spares <= _blocked; past that it retires.
+        self._blocked = 0
+        self._spares = 0
+        self._serial = count
         # Read by every worker, written once by shutdown(); a stale read is
         # corrected by the wake-up that follows the write.
         self._stopping = False
         self._tls = _WorkerLocal()
+        self._on_crash = on_crash
+        # Counters of retired spares (turns, messages, steals, parks), kept so
+        # that statistics never go backwards; guarded by _pool_lock.
+        self._retired = [0, 0, 0, 0]
 
     @property
     def size(self) -> int:
-        """How many worker threads the pool has."""
-        return len(self._workers)
+        """How many worker threads the pool keeps running turns."""
+        return self._size
 
     def start(self) -> None:
         for worker in self._workers:
-            thread = threading.Thread(target=self._run, args=(worker,), name=worker.name)
-            worker.thread = thread
-            thread.start()
+            self._start_thread(worker)
+
+    def _start_thread(self, worker: _Worker) -> None:
+        thread = threading.Thread(target=self._run, args=(worker,), name=worker.name)
+        worker.thread = thread
+        thread.start()
 
     def submit(self, cell: ActorCell) -> None:
         """Queue ``cell`` for a turn; the caller holds its scheduled flag."""
@@ -147,6 +223,38 @@ class Scheduler:
             if self._idle:
                 self._wake_one()
 
+    def on_pool_thread(self) -> bool:
+        """True on one of this pool's worker threads."""
+        return self._tls.worker is not None
+
+    def blocking(self, wait: Callable[[], T]) -> T:
+        """Run ``wait`` (which blocks this thread) while a spare runs turns.
+
+        On a thread that is not one of this pool's workers it just calls
+        ``wait``. On a worker, it first makes sure a spare worker runs for
+        each blocked one, and hands this worker's queued cells to the others.
+        """
+        worker = self._tls.worker
+        if worker is None or self._stopping:
+            return wait()
+        with self._pool_lock:
+            self._blocked += 1
+            start_spare = self._spares < min(self._blocked, MAX_SPARES)
+            if start_spare:
+                self._spares += 1
+                self._serial += 1
+                spare = _Worker(self._serial, f"{self._name}-spare-{self._serial}", spare=True)
+                self._workers = (*self._workers, spare)
+        if start_spare:
+            self._start_thread(spare)
+        elif worker.queue or self._inject:
+            self._wake_one()
+        try:
+            return wait()
+        finally:
+            with self._pool_lock:
+                self._blocked -= 1
+
     def _wake_one(self) -> None:
         try:
             worker = self._idle.pop()
@@ -157,39 +265,74 @@ class Scheduler:
     def _run(self, worker: _Worker) -> None:
         self._tls.worker = worker
         current.on_worker = True
+        try:
+            self._loop(worker)
+        except BaseException as exc:  # noqa: BLE001 - a worker never dies silently
+            self._replace(worker, None, exc)
+        finally:
+            current.on_worker = False
+            current.cell = None
+
+    def _loop(self, worker: _Worker) -> None:
         budget = self.budget
-        turns = 0
-        messages = 0
+        # Carried on from the counters of a thread this one replaces.
+        turns = worker.turns
+        messages = worker.messages
         queue = worker.queue
         pop = queue.popleft
-        try:
-            while True:
-                # The common case inline: our own queue, outside the injection turn.
-                cell = None
-                if turns % _INJECT_EVERY and queue:
-                    try:
-                        cell = pop()
-                    except IndexError:
-                        pass  # a thief took it
+        while True:
+            # The common case inline: our own queue, outside the injection turn.
+            cell = None
+            if turns % _INJECT_EVERY and queue:
+                try:
+                    cell = pop()
+                except IndexError:
+                    pass  # a thief took it
+            if cell is None:
+                cell = self._find_work(worker, turns) or self._spin(worker)
                 if cell is None:
-                    cell = self._find_work(worker, turns)
-                    if cell is None:
-                        worker.turns = turns
-                        worker.messages = messages
-                        if not self._park(worker):
-                            return
-                        continue
-                messages += cell._run_turn(budget)
-                turns += 1
-                if not turns % _PUBLISH_EVERY:
-                    # Two writes to this worker's own object, not every turn (each
-                    # costs about as much as a tenth of a ping-pong hop on 3.13t).
                     worker.turns = turns
                     worker.messages = messages
-        finally:
-            worker.turns = turns
-            worker.messages = messages
-            current.on_worker = False
+                    if not self._park(worker):
+                        return
+                    continue
+            try:
+                messages += cell._run_turn(budget)
+            except BaseException as exc:  # noqa: BLE001 - see _replace
+                worker.turns = turns
+                worker.messages = messages
+                self._replace(worker, cell, exc)
+                return
+            turns += 1
+            if not turns % _PUBLISH_EVERY:
+                # Two writes to this worker's own object, not every turn (each
+                # costs about as much as a tenth of a ping-pong hop on 3.13t).
+                worker.turns = turns
+                worker.messages = messages
+
+    def _replace(self, worker: _Worker, cell: ActorCell | None, error: BaseException) -> None:
+        """This thread is dying of ``error``: report it and start a replacement.
+
+        The replacement takes over the worker's queue and counters; ``cell``
+        (the actor whose turn raised, if any) is failed by ``on_crash``.
+        """
+        worker.deaths += 1
+        if not self._stopping:
+            self._start_thread(worker)
+        if self._on_crash is not None:
+            self._on_crash(worker.name, cell, error)
+
+    def _spin(self, worker: _Worker) -> ActorCell | None:
+        """Look for work a little longer before parking (see the design note)."""
+        deadline = time.perf_counter() + SPIN_SECONDS
+        find = self._find_work
+        while time.perf_counter() < deadline and not self._stopping:
+            if GIL:
+                time.sleep(0)
+            cell = find(worker, 1)
+            if cell is not None:
+                return cell
+        return None
 
     def _find_work(self, worker: _Worker, turns: int) -> ActorCell | None:
         if turns % _INJECT_EVERY == 0:
@@ -234,9 +377,31 @@ class Scheduler:
     def _has_work(self) -> bool:
         return bool(self._inject) or any(w.queue for w in self._workers)
 
+    def _retire(self, worker: _Worker, force: bool = False) -> bool:
+        """True if ``worker`` is a surplus spare (or any spare, when ``force``),
+        now removed from the pool."""
+        if not worker.spare:
+            return False
+        with self._pool_lock:
+            if not force and self._spares <= self._blocked:
+                return False
+            self._spares -= 1
+            self._workers = tuple(w for w in self._workers if w is not worker)
+            retired = self._retired
+            retired[0] += worker.turns
+            retired[1] += worker.messages
+            retired[2] += worker.steals
+            retired[3] += worker.parks
+        # Nobody else appends to a worker's own queue, and it was empty when
+        # we looked; a thief may only have taken from it since.
+        return True
+
     def _park(self, worker: _Worker) -> bool:
-        """Park until woken; return False when the pool is shutting down."""
+        """Park until woken; return False when the thread should exit."""
         if self._stopping:
+            self._retire(worker, force=True)
+            return False
+        if self._retire(worker):
             return False
         self._idle.append(worker)
         if self._has_work() or self._stopping:
@@ -244,27 +409,51 @@ class Scheduler:
                 self._idle.remove(worker)
             except ValueError:
                 worker.wake.acquire()  # a waker popped us: absorb its release
-            return not self._stopping
+            if self._stopping:
+                self._retire(worker, force=True)
+                return False
+            return True
         worker.parks += 1
         worker.wake.acquire()
-        return not self._stopping
+        if self._stopping:
+            self._retire(worker, force=True)
+            return False
+        return True
 
     def shutdown(self, timeout: float | None) -> list[str]:
         """Stop the workers and join them; return the names of threads still alive."""
         self._stopping = True
-        for _ in self._workers:
-            self._wake_one()
+        deadline = None if timeout is None else time.monotonic() + timeout
         stuck: list[str] = []
-        for worker in self._workers:
-            thread = worker.thread
-            if thread is None:
-                continue
-            thread.join(timeout)
-            if thread.is_alive():
-                stuck.append(thread.name)
+        joined: set[threading.Thread] = set()
+        while True:
+            # A worker that dies meanwhile starts a replacement (until it sees
+            # _stopping): join until no thread of the pool is left unjoined.
+            threads = [w.thread for w in self._workers if w.thread is not None]
+            pending = [t for t in threads if t not in joined]
+            if not pending:
+                break
+            for _ in self._workers:
+                self._wake_one()
+            for thread in pending:
+                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+                joined.add(thread)
+                if thread.is_alive():
+                    stuck.append(thread.name)
         return stuck
 
     def statistics(self) -> tuple[WorkerStatistics, ...]:
-        return tuple(
-            WorkerStatistics(w.name, w.turns, w.messages, w.steals, w.parks) for w in self._workers
+        """Per-worker counters; retired spares are summed into one last entry."""
+        with self._pool_lock:
+            workers = self._workers
+            turns, messages, steals, parks = self._retired
+        stats = tuple(
+            WorkerStatistics(w.name, w.turns, w.messages, w.steals, w.parks, w.deaths, w.spare)
+            for w in workers
         )
+        if turns or messages or steals or parks:
+            retired = WorkerStatistics(
+                f"{self._name}-retired-spares", turns, messages, steals, parks, 0, True, False
+            )
+            stats = (*stats, retired)
+        return stats

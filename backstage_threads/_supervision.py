@@ -68,7 +68,11 @@ class RestartAfter:
 
     def backoff(self, attempt: int) -> float:
         """The delay before restart number ``attempt`` (0-based), with jitter."""
-        base = min(self.max_delay, self.delay * self.factor**attempt)
+        try:
+            grown = self.delay * self.factor**attempt
+        except OverflowError:  # factor**attempt is past a float: capped anyway
+            grown = self.max_delay
+        base = min(self.max_delay, grown)
         return base * random.uniform(1 - self.jitter, 1 + self.jitter)
 
 
@@ -185,10 +189,16 @@ class SupervisorStrategy:
         if failure.hook == "on_stop":
             # The child is stopping or restarting anyway: only escalation applies.
             if decision is Directive.ESCALATE:
-                error = ActorFailedError(f"{child.path} failed in on_stop; supervisor escalated")
+                error = ActorFailedError(
+                    f"{child.path} failed in on_stop; supervisor escalated", path=child.path
+                )
                 error.__cause__ = failure.error
                 raise error
             return
+        if decision is Directive.RESUME and failure.hook == "factory":
+            # No instance was built, so there is nothing to resume: build it
+            # again, counted against max_restarts like any restart (Akka).
+            decision = Directive.RESTART
         restarting = decision is Directive.RESTART or isinstance(decision, RestartAfter)
         attempt = self._count_restart(supervisor) if restarting else 0
         if attempt < 0:
@@ -211,7 +221,9 @@ class SupervisorStrategy:
         else:
             child._request_stop(f"escalated {failure.error!r}")
             _log.escalated(child.path, supervisor.path, failure.error)
-            error = ActorFailedError(f"{child.path} failed and its supervisor escalated")
+            error = ActorFailedError(
+                f"{child.path} failed and its supervisor escalated", path=child.path
+            )
             error.__cause__ = failure.error
             raise error
 

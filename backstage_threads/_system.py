@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from loguru import logger
 
 from ._actor import Actor
 from ._aio import LoopBridge
+from ._asks import WaitForGraph
 from ._cell import ActorCell, Factory
 from ._clock import Clock
 from ._deadletters import DEFAULT_HISTORY, DeadLetters
 from ._dispatcher import Dispatcher
-from ._errors import ActorSystemClosedError
+from ._errors import ActorFailedError, ActorSystemClosedError, root_cause
 from ._mailbox import DEFAULT_CAPACITY
 from ._overflow import Overflow
 from ._pinned import PinnedThread
 from ._ref import ActorRef
+from ._report import report_uncaught
 from ._scheduler import DEFAULT_BUDGET, Scheduler, WorkerStatistics
 from ._status import ServiceStatus, StatusNode
 from ._subscription import Subscription
@@ -30,6 +32,8 @@ from ._validate import check_positive_int, check_timeout
 
 __all__ = ["ActorSystem", "ShutdownReport", "SystemStatistics"]
 
+E = TypeVar("E", bound=BaseException)
+
 #: Default time `shutdown` gives actors to stop and threads to exit.
 DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 
@@ -38,8 +42,12 @@ DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 class SystemStatistics:
     """Counters of one actor system, summed over its workers on demand.
 
-    ``turns`` and ``messages`` include the turns that blocking asks ran inline on
-    the asking thread (also shown apart as ``inline_turns``/``inline_messages``).
+    Attributes:
+        worker_deaths: Worker threads that died of an internal error (each was
+            replaced at once, and its actor failed to its supervisor).
+        internal_errors: Turns that raised inside the runtime itself (the
+            actor was failed to its supervisor; the worker went on).
+        spares: Spare workers running now because a turn blocks in an ask.
     """
 
     workers: tuple[WorkerStatistics, ...]
@@ -48,8 +56,9 @@ class SystemStatistics:
     steals: int
     parks: int
     dead_letters: int
-    inline_turns: int = 0
-    inline_messages: int = 0
+    worker_deaths: int = 0
+    internal_errors: int = 0
+    spares: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +96,6 @@ class ActorSystem:
         shutdown_timeout: Seconds `__exit__` gives the shutdown.
         clock: Where timers read the time (default: `time.monotonic`); the
             testing kit passes a manual clock.
-        inline_asks: Let a plain thread's blocking `ask` to an idle pooled actor
-            run that actor's turn on the asking thread instead of waking a worker
-            and then being woken (the round trip drops from tens of microseconds
-            to a few). Turn it off if actor code must only ever run on the pool.
         dispatcher: What runs actor turns (default: a work-stealing `Scheduler`
             of ``workers`` threads); the testing kit passes a deterministic one.
         child_stop_timeout: Seconds a stopping actor waits for its children
@@ -113,7 +118,6 @@ class ActorSystem:
         guardian_strategy: SupervisorStrategy | None = None,
         child_stop_timeout: float | None = DEFAULT_SHUTDOWN_TIMEOUT,
         dispatcher: Dispatcher | None = None,
-        inline_asks: bool = True,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"system name must be a non-empty str, got {name!r}")
@@ -131,15 +135,17 @@ class ActorSystem:
         # Guards the lazy creation of mailbox side structures (spill, waiters, muted).
         self._lazy_guard = threading.Lock()
         self._uid = 0
-        self._inline_asks = bool(inline_asks)
-        # Per-thread [turns, messages] of inline ask turns: each list is written
-        # only by its own thread; the registry is appended under _lazy_guard.
-        self._inline_local = threading.local()
-        self._inline_counters: list[list[int]] = []
+        # Turns that raised inside the runtime (see _internal_error); written
+        # under _lazy_guard.
+        self._internal_errors = 0
+        # Which actor turns are blocked in an ask to which actor.
+        self._asks = WaitForGraph()
         self._closing = False
         self._closed = False
         self._pinned: dict[ActorCell, PinnedThread] = {}
         self._failure: Failure | None = None
+        # Set once with _failure: what later errors name and chain as the cause.
+        self._stop_cause: ActorFailedError | None = None
         self._terminated = threading.Event()
         self.dead_letters = DeadLetters(dead_letter_history)
         # Status subscribers: a copy-on-write tuple, replaced under _tree_lock,
@@ -149,7 +155,9 @@ class ActorSystem:
         # Started with the first async actor (guarded by _lazy_guard).
         self._bridge: LoopBridge | None = None
         self._scheduler: Dispatcher = (
-            dispatcher if dispatcher is not None else Scheduler(workers, budget, name)
+            dispatcher
+            if dispatcher is not None
+            else Scheduler(workers, budget, name, self._worker_died)
         )
         if guardian_strategy is not None and not isinstance(guardian_strategy, SupervisorStrategy):
             raise TypeError(
@@ -161,8 +169,7 @@ class ActorSystem:
             actor.supervisor_strategy = guardian_strategy
             return actor
 
-        # One bound method shared by every pooled cell (not one per actor), and
-        # the identity `ActorRef.ask` checks before running a turn inline.
+        # One bound method shared by every pooled cell (not one per actor).
         self._pool_submit = self._scheduler.submit
         self._root = ActorCell(
             self, None, "user", guardian, None, Overflow.BLOCK, self._pool_submit
@@ -177,18 +184,41 @@ class ActorSystem:
 
     def spawn(
         self,
-        factory: type[Actor[Any]] | Factory,
-        *,
+        factory: Callable[..., Actor[Any]],
+        /,
+        *args: Any,
         name: str | None = None,
         capacity: int | None = DEFAULT_CAPACITY,
         overflow: Overflow = Overflow.BLOCK,
         pinned: bool = False,
+        kwargs: Mapping[str, Any] | None = None,
     ) -> ActorRef[Any]:
-        """Start a top-level actor under ``/user``; see `ActorCell.spawn`."""
+        """Start a top-level actor under ``/user`` and return its ref.
+
+        ``spawn(Worker, db, name="w", kwargs={"retries": 3})`` builds
+        ``Worker(db, retries=3)``, and again the same way on every restart.
+        ``factory`` is an `Actor` subclass or any callable returning a new actor;
+        the options are those of ``context.spawn`` (`ActorCell.spawn`).
+
+        Raises:
+            TypeError: If ``factory`` is a class that is not an `Actor` subclass
+                or is not callable, or an option has a bad type.
+            ValueError: If ``name`` or ``capacity`` is invalid.
+            DuplicateNameError: If a top-level actor already has ``name``.
+            ActorSystemClosedError: If the system is shutting down.
+        """
         if self._closing:
-            raise ActorSystemClosedError(f"actor system {self.name!r} is shut down; cannot spawn")
+            raise self._closed_error(
+                ActorSystemClosedError, f"actor system {self.name!r} is shut down; cannot spawn"
+            )
         return self._root.spawn(
-            factory, name=name, capacity=capacity, overflow=overflow, pinned=pinned
+            factory,
+            *args,
+            name=name,
+            capacity=capacity,
+            overflow=overflow,
+            pinned=pinned,
+            kwargs=kwargs,
         )
 
     def lookup(self, path: str) -> ActorRef[Any] | None:
@@ -222,29 +252,17 @@ class ActorSystem:
     def statistics(self) -> SystemStatistics:
         """A snapshot of the workers' counters, summed now."""
         workers = self._scheduler.statistics()
-        with self._lazy_guard:
-            counters = list(self._inline_counters)
-        inline_turns = sum(c[0] for c in counters)
-        inline_messages = sum(c[1] for c in counters)
         return SystemStatistics(
             workers=workers,
-            turns=sum(w.turns for w in workers) + inline_turns,
-            messages=sum(w.messages for w in workers) + inline_messages,
+            turns=sum(w.turns for w in workers),
+            messages=sum(w.messages for w in workers),
             steals=sum(w.steals for w in workers),
             parks=sum(w.parks for w in workers),
             dead_letters=self.dead_letters.count,
-            inline_turns=inline_turns,
-            inline_messages=inline_messages,
+            worker_deaths=sum(w.deaths for w in workers),
+            internal_errors=self._internal_errors,
+            spares=sum(1 for w in workers if w.spare and w.alive),
         )
-
-    def _count_inline(self, messages: int) -> None:
-        counter: list[int] | None = getattr(self._inline_local, "counter", None)
-        if counter is None:
-            counter = self._inline_local.counter = [0, 0]
-            with self._lazy_guard:
-                self._inline_counters.append(counter)
-        counter[0] += 1
-        counter[1] += messages
 
     def status_tree(self) -> StatusNode:
         """An immutable snapshot of every actor's status, from ``/user`` down.
@@ -387,13 +405,52 @@ class ActorSystem:
             self._terminated.set()
 
     def _root_failed(self, failure: Failure) -> None:
+        path, cause = root_cause(failure.error, failure.child.path)
+        stop = ActorFailedError(
+            f"actor system {self.name!r} stopped: {path} failed with {cause!r} "
+            "and the failure escalated to /user",
+            path=path,
+        )
+        stop.__cause__ = failure.error
+        self._stop_cause = stop
         self._failure = failure
         logger.bind(actor=failure.child.path).opt(exception=failure.error).error(
             "failure escalated to the top; stopping actor system {}", self.name
         )
         with self._tree_lock:
             self._closing = True
-        self._root._request_stop("failure escalated to the top")
+        self._root._request_stop(f"failure escalated to the top: {path} failed with {cause!r}")
+        report_uncaught(stop)
+
+    def _closed_error(self, kind: type[E], text: str) -> E:
+        """``kind(text)``, naming and chaining the failure that stopped the system."""
+        stop = self._stop_cause
+        if stop is None:
+            return kind(text)
+        error = kind(f"{text} ({stop})")
+        error.__cause__ = stop
+        return error
+
+    def _internal_error(self, error: ActorFailedError) -> None:
+        # A turn raised inside the runtime; its actor is failed by the caller.
+        with self._lazy_guard:
+            self._internal_errors += 1
+        logger.opt(exception=error).critical("internal error in actor system {}", self.name)
+        report_uncaught(error)
+
+    def _worker_died(self, worker: str, cell: ActorCell | None, exc: BaseException) -> None:
+        # Runs on the dying worker's thread; its replacement is already running.
+        where = f" running {cell._path}" if cell is not None else ""
+        error = ActorFailedError(
+            f"worker thread {worker} of actor system {self.name!r} died{where}: {exc!r}; "
+            "it was replaced",
+            path=cell._path if cell is not None else None,
+        )
+        error.__cause__ = exc
+        logger.opt(exception=error).critical("worker died in actor system {}", self.name)
+        report_uncaught(error)
+        if cell is not None:
+            cell._worker_died(error)
 
     def _report_stragglers(self, parent: ActorCell, paths: tuple[str, ...]) -> None:
         with self._tree_lock:

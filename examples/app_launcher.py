@@ -189,8 +189,16 @@ def drain(events: queue.SimpleQueue[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--serve", action="store_true", help="run until Ctrl-C (app.run())")
-    parser.add_argument("--timeout", type=float, default=10.0, help="bound on every wait")
+    parser.add_argument(
+        "--serve", action="store_true", help="serve with app.run() until Ctrl-C, then stop"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="bound on every wait (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
 
     # Components record their starts and stops here: a thread-safe queue, since

@@ -47,8 +47,12 @@ class Greeter(Actor[Greet | HowMany]):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--name", default="world", help="who to greet by ask")
-    parser.add_argument("--workers", type=int, default=2, help="worker threads")
+    parser.add_argument(
+        "--name", default="world", metavar="NAME", help="who to greet by ask (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, metavar="N", help="worker threads (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
 
     with ActorSystem("hello", workers=args.workers) as system:

@@ -37,6 +37,10 @@ keep the tables free of duplicates.
 Run:
     python examples/index_stdlib.py [--workers N] [--db PATH] [--limit N] [--root DIR]
         [--timeout SECONDS]
+
+On a GIL build the parsers take turns on one core, so it first prints one line on
+stderr with the command that runs it on the free-threaded build (the one on PATH or
+the one ``.ci/provision-python-ft`` caches, else how to provision it).
 """
 
 from __future__ import annotations
@@ -44,7 +48,10 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import shlex
+import shutil
 import sqlite3
+import subprocess
 import sys
 import sysconfig
 import textwrap
@@ -559,6 +566,82 @@ def gil_state() -> str:
     return "GIL enabled" if is_enabled is None or is_enabled() else "GIL disabled"
 
 
+def free_threaded_interpreter() -> str | None:
+    """A free-threaded interpreter on this machine: on PATH, else the provisioned one.
+
+    ``.ci/provision-python-ft`` (which ``python3 -m nox`` runs when needed) builds one
+    into ``$BACKSTAGE_PYTHON_CACHE``, default ``~/.cache/backstage_threads``.
+    """
+    for name in ("python3.14t", "python3.13t"):
+        found = shutil.which(name)
+        if found is not None:
+            return found
+    cache = os.environ.get("BACKSTAGE_PYTHON_CACHE") or Path.home() / ".cache" / "backstage_threads"
+    for candidate in (
+        Path(cache, "cpython-3.13t", "bin", "python3.13t"),
+        Path(cache, "bin", "python3.13t"),
+    ):
+        if os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+def free_threaded_hint(argv: list[str]) -> str | None:
+    """One line telling how to rerun this on a free-threaded build; None if the GIL is off.
+
+    With a GIL the parsers (pure-Python CPU work) take turns on one core however
+    many ``--workers`` there are; the line gives the exact command that lets them
+    run in parallel, installing the package there first if it is missing.
+    """
+    is_enabled = getattr(sys, "_is_gil_enabled", None)
+    if is_enabled is not None and not is_enabled():
+        return None
+    cores = os.cpu_count() or 1
+    use = f"use all {cores} cores" if cores > 1 else "run without a GIL"
+    here = Path(__file__).resolve()
+    script = shlex.join([_shown(here), *argv])
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):  # PYTHON_GIL=1, or an extension re-enabled it
+        return (
+            f"note: the GIL is enabled on this free-threaded build, so the parsers take turns on "
+            f"one core; to see them {use}: PYTHON_GIL=0 "
+            f"{shlex.quote(sys.executable)} {script}"
+        )
+    head = (
+        f"note: this is a GIL build of Python ({sys.version.split()[0]}), so the parsers take "
+        f"turns on one core; to see them {use}, run it on the free-threaded build"
+    )
+    project = here.parents[1]
+    interpreter = free_threaded_interpreter()
+    if interpreter is None:  # the provisioner builds one (about 2 minutes) and prints its path
+        provision = shlex.quote(_shown(project / ".ci" / "provision-python-ft"))
+        return (
+            f"{head}, which this script provisions (a build of about 2 minutes, cached): "
+            f'PY=$(bash {provision}) && "$PY" -m pip install {shlex.quote(_shown(project))} '
+            f'&& "$PY" {script}'
+        )
+    python = shlex.quote(interpreter)
+    try:  # as the script would import it (-P: no current directory on sys.path)
+        probe = subprocess.run(
+            [interpreter, "-P", "-c", "import backstage_threads"],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        ready = probe.returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ready = False
+    install = "" if ready else f"{python} -m pip install {shlex.quote(_shown(project))} && "
+    return f"{head}: {install}{python} {script}"
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current directory when it is below it, else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def summarize(db_path: str) -> None:
     """Print three queries over the finished database."""
     with closing(sqlite3.connect(db_path)) as db:
@@ -590,17 +673,43 @@ def summarize(db_path: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="worker threads and parsers"
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="worker threads and parser actors (default: the CPU count, %(default)s)",
     )
-    parser.add_argument("--db", default="stdlib_index.sqlite3", help="SQLite database path")
-    parser.add_argument("--limit", type=int, default=None, help="process at most N files")
-    parser.add_argument("--root", type=Path, default=None, help="directory (default: stdlib)")
-    parser.add_argument("--timeout", type=float, default=600.0, help="give up after SECONDS")
+    parser.add_argument(
+        "--db",
+        default="stdlib_index.sqlite3",
+        metavar="PATH",
+        help="SQLite database to (re)write (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--limit", type=int, default=None, metavar="N", help="index at most N files (default: all)"
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="index the .py files under DIR (default: this interpreter's standard library)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="bound on every wait (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be >= 1")
     if args.limit is not None and args.limit < 0:
         parser.error("--limit must be >= 0")
+    hint = free_threaded_hint(sys.argv[1:] if argv is None else argv)
+    if hint is not None:
+        print(hint, file=sys.stderr, flush=True)
     # The stdlib's tests hold invalid escapes on purpose; parsing them warns.
     # Set once, before any thread starts (the warnings filters are process-wide).
     warnings.simplefilter("ignore", SyntaxWarning)

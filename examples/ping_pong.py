@@ -82,9 +82,27 @@ class Player(Actor[Meet | Serve | Ball | Hits]):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hops", type=int, default=100_000, help="actor-to-actor hops")
-    parser.add_argument("--workers", type=int, default=None, help="worker threads (CPU count)")
-    parser.add_argument("--timeout", type=float, default=120.0, help="give up after SECONDS")
+    parser.add_argument(
+        "--hops",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="actor-to-actor hops (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker threads (default: the CPU count)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="bound on every wait (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.hops < 1:
         parser.error("--hops must be >= 1")

@@ -179,14 +179,44 @@ class Pool(Actor[Job | JobDone | JobFailed | Workers]):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=1_000, help="how many jobs to run")
-    parser.add_argument("--workers", type=int, default=4, help="worker actors in the pool")
-    parser.add_argument("--crash-every", type=int, default=7, help="crash on multiples of M")
     parser.add_argument(
-        "--worker-capacity", type=int, default=None, help="bound the workers' mailboxes"
+        "--jobs", type=int, default=1_000, metavar="N", help="jobs to run (default: %(default)s)"
     )
-    parser.add_argument("--threads", type=int, default=None, help="worker threads (CPU count)")
-    parser.add_argument("--timeout", type=float, default=60.0, help="give up after SECONDS")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=4,
+        metavar="K",
+        help="worker actors in the pool (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--crash-every",
+        type=int,
+        default=7,
+        metavar="M",
+        help="a job whose number is a multiple of M crashes its worker (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--worker-capacity",
+        type=int,
+        default=None,
+        metavar="C",
+        help="bound each worker's mailbox to C messages (default: unbounded)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="T",
+        help="worker threads (default: the CPU count)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="bound on every wait (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.jobs < 0 or args.workers < 1 or args.crash_every < 1:
         parser.error("need --jobs >= 0, --workers >= 1 and --crash-every >= 1")

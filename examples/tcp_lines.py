@@ -16,7 +16,8 @@ Shows:
       worker pool, and sessions ``await counter.ask_async(...)`` it, so no lock
       is needed however many connections are open;
     * everything bounded: line length (the stream limit), idle connections
-      (a read timeout), open connections (a semaphore) and every ask (timeout).
+      (a read timeout, ``--timeout``), open connections (a semaphore,
+      ``--max-connections``) and every ask (``--timeout`` again).
 
 With ``--self-test N`` it starts the server, opens N real client connections
 with ``asyncio.open_connection``, checks every reply and the final count,
@@ -24,6 +25,7 @@ prints OK and exits 0. Without it, it serves until Ctrl-C.
 
 Run:
     python examples/tcp_lines.py [--port PORT] [--self-test N] [--timeout SECONDS]
+        [--max-connections N]
 """
 
 from __future__ import annotations
@@ -245,10 +247,34 @@ async def run(system: ActorSystem, args: argparse.Namespace) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0, help="TCP port (0: any free port)")
-    parser.add_argument("--self-test", type=int, default=None, metavar="N", help="N clients")
-    parser.add_argument("--timeout", type=float, default=30.0, help="read and ask timeout")
-    parser.add_argument("--max-connections", type=int, default=64, help="open connections")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="TCP port on 127.0.0.1; 0 picks a free one (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--self-test",
+        type=int,
+        default=None,
+        metavar="N",
+        help="connect N clients, check the replies, exit (default: serve until Ctrl-C)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="bound on every read and ask (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=64,
+        metavar="N",
+        help="connections open at once; --self-test N raises it to N (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.self_test is not None and args.self_test < 1:
         parser.error("--self-test needs N >= 1")

@@ -232,8 +232,20 @@ class StatusLog:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--period", type=float, default=0.05, help="timer period in seconds")
-    parser.add_argument("--timeout", type=float, default=10.0, help="give up after SECONDS")
+    parser.add_argument(
+        "--period",
+        type=float,
+        default=0.05,
+        metavar="SECONDS",
+        help="timer period (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="bound on every wait (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if not args.period > 0:
         parser.error("--period must be > 0")

@@ -22,6 +22,7 @@ Shows:
 
 Run:
     python examples/word_count.py [--workers N] [--limit N] [--top N] [--root DIR]
+        [--timeout SECONDS]
 """
 
 from __future__ import annotations
@@ -266,12 +267,36 @@ def report(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="worker threads and counters"
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="worker threads and counter actors (default: the CPU count, %(default)s)",
     )
-    parser.add_argument("--limit", type=int, default=None, help="process at most N files")
-    parser.add_argument("--top", type=int, default=10, help="how many identifiers to list")
-    parser.add_argument("--root", type=Path, default=None, help="directory (default: stdlib)")
-    parser.add_argument("--timeout", type=float, default=600.0, help="give up after SECONDS")
+    parser.add_argument(
+        "--limit", type=int, default=None, metavar="N", help="count at most N files (default: all)"
+    )
+    parser.add_argument(
+        "--top",
+        type=int,
+        default=10,
+        metavar="N",
+        help="how many identifiers to list (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="count the .py files under DIR (default: this interpreter's standard library)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="bound on every wait (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be >= 1")

@@ -6,12 +6,13 @@ small and shared); nothing waits by sleeping.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from backstage_threads import Actor, ActorRef, ActorSystem, DeadLetter
+from backstage_threads._mailbox import WaiterQueue
 
 #: Upper bound of any single wait in a non-stress test (seconds). A healthy run
 #: never gets near it; it only turns a hang into a failure.
@@ -31,6 +32,27 @@ def assert_clean_shutdown(system: ActorSystem, timeout: float = WAIT) -> None:
     assert report.unstopped == ()
     assert report.threads_alive == ()
     assert system_threads(system.name) == []
+
+
+@contextlib.contextmanager
+def thread_exceptions() -> Iterator[list[BaseException]]:
+    """Collect what is reported through `threading.excepthook` meanwhile.
+
+    The runtime reports a failure that stops a system, an internal error and
+    a worker's death there, so a test that provokes one catches it here (the
+    hook is thread-safe: list.append is atomic).
+    """
+    seen: list[BaseException] = []
+    previous = threading.excepthook
+
+    def hook(args: Any) -> None:
+        seen.append(args.exc_value)
+
+    threading.excepthook = hook
+    try:
+        yield seen
+    finally:
+        threading.excepthook = previous
 
 
 # -- helper actors -------------------------------------------------------------------
@@ -184,11 +206,11 @@ def spawn_full(
     return ref, gate, log, lock
 
 
-class SignallingDeque(deque):  # type: ignore[type-arg]
-    """A deque that sets ``appended`` on every append.
+class SignallingDeque(WaiterQueue):
+    """A waiter line that sets ``appended`` on every append.
 
     Installed as a mailbox's (lazily created) waiter queue, it tells a test that a
-    plain thread has registered to wait for room, so the test knows the sender is
+    sender has joined the line to wait for room, so the test knows the sender is
     blocked without sleeping. White-box: relies on ``Mailbox._waiters``.
     """
 

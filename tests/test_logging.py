@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,3 +55,67 @@ def test_enabled_logs_lifecycle_failures_restarts_and_dead_letters(
     assert error["exception"] is not None and "bad input" in str(error["exception"].value)
     assert any("dead letter" in r["message"] for r in mine)
     assert any("restarting" in r["message"] for r in mine)
+
+
+# A fresh interpreter per case: loguru's activation state is process-wide, and
+# the import-time default only happens once per process.
+_SCRIPT = """
+import sys
+from loguru import logger
+logger.remove()
+lines = []
+logger.add(lines.append, level="TRACE", format="{name} {message}")
+{before}
+import backstage_threads
+{after}
+from backstage_threads import Actor, ActorSystem
+
+class Fails(Actor):
+    def receive(self, message):
+        raise ValueError("bad input")
+
+with ActorSystem("logcheck", workers=1) as system:
+    try:
+        system.spawn(Fails, name="loud").ask("x", timeout=5)
+    except ValueError:
+        pass
+ours = [line for line in lines if line.startswith("backstage_threads")]
+print(len(ours), sum("/user/loud failed in receive" in line for line in ours))
+"""
+
+
+def _run_logging_script(before: str = "", after: str = "") -> tuple[int, int]:
+    code = _SCRIPT.replace("{before}", before).replace("{after}", after)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    total, failures = done.stdout.split()
+    return int(total), int(failures)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ('logger.enable("backstage_threads")', ""),
+        ("", 'logger.enable("backstage_threads")'),
+    ],
+    ids=["enable-before-import", "enable-after-import"],
+)
+def test_enable_works_before_or_after_the_import(before: str, after: str) -> None:
+    total, failures = _run_logging_script(before, after)
+    assert failures == 1
+    assert total > failures  # lifecycle lines too
+
+
+def test_disabled_by_default_in_a_fresh_interpreter() -> None:
+    assert _run_logging_script() == (0, 0)
+
+
+def test_disable_before_import_is_kept_and_module_settings_survive() -> None:
+    assert _run_logging_script('logger.disable("backstage_threads")') == (0, 0)
+    # Only one module enabled before the import: the rest stays off by default.
+    total, failures = _run_logging_script('logger.enable("backstage_threads._log")')
+    assert failures == 1 and total > 0
+    total, failures = _run_logging_script('logger.enable("backstage_threads._system")')
+    assert failures == 0

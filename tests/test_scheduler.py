@@ -34,9 +34,9 @@ def test_statistics_count_every_processed_message() -> None:
     final = system.statistics()
     assert [w.name for w in final.workers] == ["stats-worker-0", "stats-worker-1"]
     assert final.messages == 4 * 501
-    # Asks from this (plain) thread may have run their turn inline.
-    assert final.messages == sum(w.messages for w in final.workers) + final.inline_messages
-    assert final.turns == sum(w.turns for w in final.workers) + final.inline_turns
+    # Every turn ran on a worker, none on the asking thread.
+    assert final.messages == sum(w.messages for w in final.workers)
+    assert final.turns == sum(w.turns for w in final.workers)
     assert final.steals == sum(w.steals for w in final.workers)
     assert final.parks == sum(w.parks for w in final.workers)
     assert final.turns >= 4
@@ -114,19 +114,18 @@ class ThreadName(Actor[Any]):
         return threading.current_thread().name
 
 
-def test_an_ask_to_an_idle_actor_runs_inline_on_the_asking_thread(system: ActorSystem) -> None:
+def test_an_ask_never_runs_actor_code_on_the_asking_thread(system: ActorSystem) -> None:
+    # Regression: asks to an idle actor used to run its turn on the asking thread.
     ref = system.spawn(ThreadName)
     ref.ask("warm up", timeout=WAIT)
-    # An ask runs inline only if the actor is idle at that instant (a worker may
-    # still be finishing its previous turn), so some of these may go the pool way.
-    names = {ref.ask("where", timeout=WAIT) for _ in range(50)}
-    assert threading.current_thread().name in names
-    assert system.statistics().inline_turns >= 1
+    names = {ref.ask("where", timeout=WAIT) for _ in range(200)}
+    workers = {w.name for w in system.statistics().workers}
+    assert names <= workers
+    assert threading.current_thread().name not in names
 
 
 def test_pinned_actor_runs_on_its_own_thread() -> None:
-    # inline_asks=False: every turn of a pooled actor runs on a worker.
-    system = ActorSystem(workers=2, inline_asks=False)
+    system = ActorSystem(workers=2)
     try:
         _check_pinned_and_shared_threads(system)
     finally:

@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 import pytest
-from support import WAIT
+from support import WAIT, assert_clean_shutdown, thread_exceptions
 
 from backstage_threads import (
     Actor,
@@ -153,7 +153,8 @@ def test_intensity_limit_escalates_to_the_top_and_stops_the_system() -> None:
 
     # The guardian escalates too, so the failure reaches the top.
     escalate = SupervisorStrategy(lambda e: Directive.ESCALATE)
-    with ActorSystem(workers=2, guardian_strategy=escalate) as system:
+    system = ActorSystem(workers=2, guardian_strategy=escalate)
+    with thread_exceptions() as reported:
         top = system.spawn(Top, name="top")
         top.ask("sync", timeout=2)
         sup = system.lookup("/user/top/sup")
@@ -170,6 +171,12 @@ def test_intensity_limit_escalates_to_the_top_and_stops_the_system() -> None:
             cause = cause.__cause__  # type: ignore[assignment]
         assert isinstance(cause, ValueError)
         assert log.count("start", "a") == 3  # first start + 2 restarts, then escalation
+    assert_clean_shutdown(system)
+    # Regression: the stop was silent with logging off. It is reported like an
+    # uncaught exception in a thread, naming the actor that failed first.
+    assert len(reported) == 1
+    assert "/user/top/sup/a failed with ValueError('again')" in str(reported[0])
+    assert reported[0].__cause__ is system.failure.error
 
 
 def test_need_advice_restart_after_backoff() -> None:

@@ -1,4 +1,4 @@
-"""The interpreter's floor for a ping-pong hop, measured beside the real thing.
+"""The interpreter's floors for a ping-pong hop and an ask, measured beside the real thing.
 
 A hop through any runtime costs at least: one ``receive`` call, one send (a
 bounded-deque insert plus a test-and-set of a "scheduled" flag) and one turn
@@ -7,6 +7,12 @@ else, on one thread: no worker pool, no thread-local state, no supervision, no
 statistics. Its rate is an upper bound for backstage_threads' ping-pong on the
 same interpreter, which tells how much of the gap to a target is the runtime's
 and how much is the interpreter's.
+
+An ask from a plain thread crosses to another thread and back. `thread_round_trip`
+times the least that costs: two threads handing a token over two bare locks,
+each parking until the other releases it. No hand-off between threads that
+park is faster on that interpreter; only spinning beats it (which the pool
+does where threads run in parallel, see ``_spin.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import threading
 import time
 from collections import deque
 
-__all__ = ["trampoline_ping_pong"]
+__all__ = ["thread_round_trip", "trampoline_ping_pong"]
 
 _END = sys.maxsize
 
@@ -63,3 +69,25 @@ def trampoline_ping_pong(hops: int) -> float:
     while run_queue:
         pop().turn()
     return hops / (time.perf_counter() - start)
+
+
+def thread_round_trip(trips: int) -> float:
+    """Microseconds per round trip of a token between two threads over two locks."""
+    there, back = threading.Lock(), threading.Lock()
+    there.acquire()
+    back.acquire()
+
+    def peer() -> None:
+        for _ in range(trips):
+            there.acquire()
+            back.release()
+
+    thread = threading.Thread(target=peer, name="bench-floor-peer")
+    thread.start()
+    start = time.perf_counter()
+    for _ in range(trips):
+        there.release()
+        back.acquire()
+    elapsed = time.perf_counter() - start
+    thread.join()
+    return elapsed / trips * 1e6

@@ -205,15 +205,13 @@ class Row:
 
 
 @contextmanager
-def fresh_system(
-    workers: int | None, name: str = "bench", *, inline_asks: bool = True
-) -> Iterator[ActorSystem]:
+def fresh_system(workers: int | None, name: str = "bench") -> Iterator[ActorSystem]:
     """A new actor system, shut down on exit; an unclean shutdown raises.
 
     Raises:
         RuntimeError: If actors or threads outlived the shutdown.
     """
-    system = ActorSystem(name, workers=workers, inline_asks=inline_asks)
+    system = ActorSystem(name, workers=workers)
     try:
         yield system
     finally:

@@ -240,7 +240,7 @@ def fairness(workers: int | None, flood: int) -> list[float]:
     """Ask latencies (seconds) of a light actor while another actor is flooded."""
     # Inline asks off: the probe asks must go through the scheduler, behind the
     # flooded actor's turns, or this would not measure fairness at all.
-    with fresh_system(workers, "fairness", inline_asks=False) as system:
+    with fresh_system(workers, "fairness") as system:
         heavy = system.spawn(_Counter)
         light = system.spawn(_Echo)
         light.ask(0, timeout=WAIT)

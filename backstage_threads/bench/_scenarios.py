@@ -10,7 +10,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from . import _bridge, _ours
-from ._floor import trampoline_ping_pong
+from ._floor import thread_round_trip, trampoline_ping_pong
 from ._harness import Config, Row, Target, calibrate_spin, percentile
 
 __all__ = ["SCENARIOS", "free_threaded"]
@@ -130,7 +130,7 @@ def ping_pong(config: Config) -> list[Row]:
 
 def ask(config: Config) -> list[Row]:
     asks, pykka_asks = config.sizes.asks, config.sizes.asks_pykka
-    return _versus(
+    rows = _versus(
         config,
         "ask",
         f"ask round trip from a thread, {asks:,} asks (Pykka {pykka_asks:,}), best of {BEST_OF}",
@@ -139,6 +139,17 @@ def ask(config: Config) -> list[Row]:
         lambda peer: _best(lambda: peer.ask_round_trip(pykka_asks), min),
         Target("ratio", "<=", 0.5),
     )
+    floor = _best(lambda: thread_round_trip(asks), min)
+    rows.append(
+        Row(
+            "ask",
+            "floor: a token to another thread and back over two bare locks",
+            "us",
+            floor,
+            note="the least a hand-off between parking threads costs here (see _floor)",
+        )
+    )
+    return rows
 
 
 def cpu(config: Config) -> list[Row]:

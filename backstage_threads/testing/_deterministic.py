@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .._local import current
 from .._scheduler import DEFAULT_BUDGET, WorkerStatistics
@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from .._cell import ActorCell
 
 __all__ = ["DeterministicScheduler", "SchedulerStalledError"]
+
+T = TypeVar("T")
 
 #: `run_until_idle` gives up after this many turns: a livelock (two actors
 #: bouncing a message forever) then fails the test instead of hanging it.
@@ -104,6 +106,10 @@ class DeterministicScheduler:
         """True when no actor has work."""
         with self._lock:
             return not self._ready
+
+    def blocking(self, wait: Callable[[], T]) -> T:
+        """A blocking call drives the turns itself here (see `run_until`)."""
+        return wait()
 
     def shutdown(self, timeout: float | None) -> list[str]:
         self.run_until_idle()

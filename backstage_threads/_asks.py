@@ -1,0 +1,93 @@
+"""Blocking asks made from inside an actor's turn: the wait-for graph.
+
+A turn that blocks in ``ref.ask`` holds its worker and its own actor. Two rules
+keep that from hanging:
+
+* The pool compensates: the wait runs inside `Scheduler.blocking`, which starts
+  a spare worker while this one is blocked (Java's ForkJoinPool "managed
+  blocking"), so the target gets a thread even with ``workers=1``.
+* An ask that can never complete fails at once with `DeadlockError`: asking
+  itself, or closing a cycle of turns each blocked in an ask to the next
+  (A asks B while B's turn is blocked asking A). The graph below has one edge
+  per blocked turn; the check and the insertion happen under one lock, so of
+  two turns that ask each other at the same instant exactly one sees the cycle.
+
+The non-blocking way for actors to ask each other (``context.ask``) needs none
+of this: its reply arrives as a message.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from ._errors import DeadlockError
+
+if TYPE_CHECKING:
+    from ._cell import ActorCell
+    from ._envelope import Ask, Reply
+
+__all__ = ["WaitForGraph", "remaining"]
+
+
+def remaining(deadline: float | None) -> float | None:
+    """Seconds left until ``deadline`` (a `time.monotonic` value), at least 0."""
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+class WaitForGraph:
+    """Which actor's turn is blocked asking which actor, for one actor system.
+
+    Thread safety: every method may be called from any thread.
+    """
+
+    __slots__ = ("_edges", "_lock")
+
+    def __init__(self) -> None:
+        # Guards _edges: asker cell -> the cell its blocked turn waits on.
+        self._lock = threading.Lock()
+        self._edges: dict[ActorCell, ActorCell] = {}
+
+    def ask(
+        self,
+        asker: ActorCell,
+        target: ActorCell,
+        item: Ask,
+        reply: Reply,
+        timeout: float | None,
+        deadline: float | None,
+    ) -> Any:
+        """Post ``item`` from ``asker``'s turn and wait for ``reply``.
+
+        Raises:
+            DeadlockError: If the target's turn is (transitively) blocked on
+                ``asker``, so the reply could never come.
+        """
+        self._enter(asker, target)
+        try:
+            target._post(item, timeout)  # from a pool worker: spills, never blocks
+            scheduler = asker._system._scheduler
+            return scheduler.blocking(
+                lambda: reply.wait(remaining(deadline), target._path, timeout)
+            )
+        finally:
+            with self._lock:
+                self._edges.pop(asker, None)
+
+    def _enter(self, asker: ActorCell, target: ActorCell) -> None:
+        with self._lock:
+            chain: list[ActorCell] = []
+            node: ActorCell | None = target
+            while node is not None and node is not asker:
+                chain.append(node)
+                node = self._edges.get(node)
+            if node is None:
+                self._edges[asker] = target
+                return
+        cycle = " -> ".join(cell._path for cell in (asker, *chain, asker))
+        raise DeadlockError(
+            f"a blocking ask from {asker._path} to {target._path} would never complete: "
+            f"the turns form a cycle of blocked asks ({cycle}); use "
+            "self.context.ask(...), whose reply arrives as a message"
+        )
