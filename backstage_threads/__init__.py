@@ -15,11 +15,12 @@ from __future__ import annotations
 from loguru import logger as _logger
 
 from ._actor import Actor
-from ._aio import AsyncActor
+from ._aio import HOOK_TIMEOUT, AsyncActor
 from ._app import Application
-from ._cell import ActorCell as ActorContext
 from ._clock import Clock, MonotonicClock
+from ._context import ActorContext
 from ._deadletters import DeadLetter, DeadLetters
+from ._dispatcher import Dispatcher
 from ._errors import (
     ActorFailedError,
     ActorInitializationError,
@@ -32,6 +33,7 @@ from ._errors import (
     MailboxFullError,
     SendTimeoutError,
 )
+from ._exports import publish
 from ._mailbox import DEFAULT_CAPACITY
 from ._overflow import Overflow
 from ._ref import ActorRef
@@ -41,6 +43,8 @@ from ._signals import ReceiveTimeout, Terminated
 from ._status import ServiceStatus, StatusNode
 from ._subscription import Subscription
 from ._supervision import (
+    Decider,
+    Decision,
     Directive,
     Failure,
     Need,
@@ -51,6 +55,7 @@ from ._supervision import (
 )
 from ._system import ActorSystem, ShutdownReport, SystemStatistics
 from ._timers import TimerHandle
+from ._version import __version__ as __version__
 
 
 def _disable_logging_by_default() -> None:
@@ -82,11 +87,10 @@ def _disable_logging_by_default() -> None:
 
 _disable_logging_by_default()
 
-__version__ = "0.1.0"
-
 __all__ = [
     "DEFAULT_BUDGET",
     "DEFAULT_CAPACITY",
+    "HOOK_TIMEOUT",
     "Actor",
     "ActorContext",
     "ActorFailedError",
@@ -103,7 +107,10 @@ __all__ = [
     "DeadLetter",
     "DeadLetters",
     "DeadlockError",
+    "Decider",
+    "Decision",
     "Directive",
+    "Dispatcher",
     "DuplicateNameError",
     "Failure",
     "MailboxFullError",
@@ -126,3 +133,5 @@ __all__ = [
     "WorkerStatistics",
     "default_decider",
 ]
+
+publish(globals(), __all__, __name__)

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from ._supervision import DEFAULT_STRATEGY
 
 if TYPE_CHECKING:
-    from ._cell import ActorCell
+    from ._context import ActorContext
     from ._status import ServiceStatus
     from ._supervision import Failure, SupervisorStrategy
 
-__all__ = ["Actor", "M"]
+__all__ = ["Actor", "M", "Root"]
 
 M = TypeVar("M")
 
@@ -43,10 +43,10 @@ class Actor(Generic[M]):
     #: on_start run on the same object instead of a new one from the factory.
     keep_instance_on_restart: bool = False
 
-    _context: ActorCell
+    _context: ActorContext
 
     @property
-    def context(self) -> ActorCell:
+    def context(self) -> ActorContext:
         """The actor's runtime context: its ref, parent, system, spawn, ask and stop.
 
         The runtime attaches it right after the constructor returns, so it is
@@ -90,4 +90,15 @@ class Actor(Generic[M]):
 
     def on_child_failure(self, failure: Failure) -> None:
         """Decide what happens to a failed child (see `SupervisorStrategy`)."""
-        (self.supervisor_strategy or DEFAULT_STRATEGY).handle(self.context, failure)
+        # The context is the supervisor's own cell (see ActorCell).
+        (self.supervisor_strategy or DEFAULT_STRATEGY).handle(self.context, failure)  # type: ignore[arg-type]
+
+
+class Root(Actor[Any]):
+    """An actor that only holds (and supervises) children: it takes no messages.
+
+    The ``/user`` guardian and an application's root are both this.
+    """
+
+    def receive(self, message: Any) -> Any:
+        raise TypeError(f"{self.context.self.path} takes no messages, got {message!r}")

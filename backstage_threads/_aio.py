@@ -37,7 +37,7 @@ from ._actor import Actor
 from ._errors import ActorSystemClosedError
 from ._local import current
 
-__all__ = ["HOOK_TIMEOUT", "AsyncActor", "AsyncGate", "LoopBridge", "LoopReply"]
+__all__ = ["HOOK_TIMEOUT", "AsyncActor", "AsyncWaiter", "LoopBridge", "LoopReply"]
 
 M = TypeVar("M")
 
@@ -75,7 +75,8 @@ class LoopBridge:
     """
 
     def __init__(self, name: str) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"{name}-asyncio")
+        # daemon: a last resort behind the bounded shutdown, see _exit.py
+        self._thread = threading.Thread(target=self._run, name=f"{name}-asyncio", daemon=True)
         self._ready = threading.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
         self._queue: janus.Queue[tuple[Coroutine[Any, Any, Any], Done] | None] | None = None
@@ -168,7 +169,7 @@ class LoopReply:
         self._call(self.future.set_exception, exception)
 
 
-class AsyncGate:
+class AsyncWaiter:
     """A coroutine's place in a mailbox's line of senders waiting for room.
 
     The mailbox admits ``message`` (or, at a stop, refuses it) and then calls

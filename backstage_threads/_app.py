@@ -18,10 +18,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
-from ._actor import Actor
+from ._actor import Actor, Root
+from ._exit import waiting_for as live_leaves
 from ._factory import Factory, actor_factory
+from ._interrupt import interrupts
 from ._ref import ActorRef
 from ._status import ServiceStatus
 from ._system import ActorSystem
@@ -29,6 +32,9 @@ from ._validate import check_name, check_timeout
 
 __all__ = ["Application"]
 
+#: Seconds between checks, while `Application.run` waits, that the system has not
+#: stopped by itself (an escalation); a stop request or a signal wakes it at once.
+_POLL_SYSTEM = 0.2
 # The spawn options a component may set (its name is the component's name).
 _SPAWN_OPTIONS = frozenset({"capacity", "overflow", "pinned"})
 
@@ -39,13 +45,6 @@ class _Component:
     factory: Factory
     needs: tuple[str, ...]
     options: dict[str, Any] = field(default_factory=dict)
-
-
-class _AppRoot(Actor[Any]):
-    """The parent of an application's components; it takes no messages."""
-
-    def receive(self, message: Any) -> Any:
-        raise TypeError(f"an application's root takes no messages, got {message!r}")
 
 
 class Application:
@@ -156,7 +155,7 @@ class Application:
         timeout = check_timeout(timeout)
         if self._system is None:
             self._system = ActorSystem(self.name)
-        root = self._root = self._system.spawn(_AppRoot, name=self.name)
+        root = self._root = self._system.spawn(Root, name=self.name)
         watcher = _StatusWatcher(self._system)
         try:
             for name in order:
@@ -169,6 +168,9 @@ class Application:
                 self._order.append(name)
             for name in order:
                 watcher.wait_running(self._refs[name], timeout)
+        except KeyboardInterrupt:  # Ctrl-C: the same announced, forceable stop as run's
+            self._stop_saying("interrupted", "Ctrl-C again to force", timeout)
+            raise
         except BaseException:
             self.stop(timeout)
             raise
@@ -179,20 +181,23 @@ class Application:
     def stop(self, timeout: float | None = 10.0) -> None:
         """Stop the components in reverse start order, then the app root.
 
-        A system the application created itself (no ``system=``) is shut down too.
+        A system the application created itself (no ``system=``) is shut down
+        too. ``timeout`` bounds the whole stop: a component that does not stop
+        in time is left behind (it was asked to stop) and the rest go on.
         """
         timeout = check_timeout(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
         for name in reversed(self._order):
             ref = self._refs.pop(name)
             ref.stop()
-            ref.wait_stopped(timeout)
+            ref.wait_stopped(_remaining(deadline))
         self._order.clear()
         if self._root is not None:
             self._root.stop()
-            self._root.wait_stopped(timeout)
+            self._root.wait_stopped(_remaining(deadline))
             self._root = None
         if self._own_system and self._system is not None:
-            self._system.shutdown(timeout)  # no thread of ours outlives stop()
+            self._system.shutdown(_remaining(deadline))  # no thread of ours outlives stop()
             self._system = None
 
     def request_stop(self) -> None:
@@ -200,20 +205,76 @@ class Application:
         self._stop_requested.set()
 
     def run(self, timeout: float | None = 10.0) -> None:
-        """Start, block until SIGINT/SIGTERM or `request_stop`, then stop gracefully."""
-        previous: dict[signal.Signals, Any] = {}
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.Signals.SIGINT, signal.Signals.SIGTERM):
-                previous[signum] = signal.signal(signum, lambda *_: self.request_stop())
+        """Start, block until Ctrl-C, SIGTERM or `request_stop`, then stop gracefully.
+
+        ``timeout`` bounds the start and, separately, the stop. Called from the
+        main thread, ``run`` handles signals the program has no handler of its
+        own for, by the rules of ``with ActorSystem()``: the first Ctrl-C
+        raises `KeyboardInterrupt` here, and ``run`` stops the application
+        gracefully (saying so on stderr, and after a second what it still
+        waits for) and re-raises it; a second Ctrl-C forces the exit with
+        status 130. SIGTERM stops gracefully too, and ``run`` then returns.
+        ``run`` also returns if the system stops by itself (an escalation).
+
+        Raises:
+            KeyboardInterrupt: After the graceful stop that Ctrl-C started.
+            TimeoutError: If a component does not reach Running within ``timeout``.
+        """
+        timeout = check_timeout(timeout)
+        terminated = threading.Event()
+        guarded = interrupts.enter()
+        previous_term = self._catch_sigterm(terminated)
         try:
-            self.start(timeout)
-            # Wait in slices so the main thread gets to run signal handlers.
-            while not self._stop_requested.wait(0.2):
-                if self._system is not None and self._system.wait_terminated(0):
-                    break
+            try:
+                self.start(timeout)
+                while not self._stop_requested.wait(_POLL_SYSTEM):
+                    if self._system is not None and self._system.wait_terminated(0):
+                        break
+            except KeyboardInterrupt:
+                self._stop_saying("interrupted", "Ctrl-C again to force", timeout)
+                raise
+            except BaseException:
+                self.stop(timeout)
+                raise
+            if terminated.is_set():
+                self._stop_saying("terminated (SIGTERM)", "Ctrl-C to force", timeout)
+            else:
+                self.stop(timeout)
         finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+            if previous_term is not None and signal.getsignal(signal.SIGTERM) is previous_term[1]:
+                signal.signal(signal.SIGTERM, previous_term[0])
+            interrupts.leave(guarded)
+
+    def _catch_sigterm(self, terminated: threading.Event) -> tuple[Any, Any] | None:
+        """Make SIGTERM request a graceful stop; ``(previous, ours)``, or None if not ours."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        previous = signal.getsignal(signal.SIGTERM)
+        if previous is not signal.SIG_DFL:
+            return None  # the program's own handler (or SIG_IGN): leave it alone
+
+        def on_sigterm(signum: int, frame: FrameType | None) -> None:
+            terminated.set()
+            self.request_stop()
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+        return previous, on_sigterm
+
+    def _stop_saying(self, reason: str, hint: str, timeout: float | None) -> None:
+        """`stop`, announced on stderr, reporting what it waits for if it drags."""
+        system = self._system
+        if self._root is None and not (self._own_system and system is not None):
+            self.stop(timeout)  # nothing left running (start already stopped it)
+            return
+        prefix = f"/user/{self.name}"
+
+        def waiting_for() -> list[str]:
+            if system is None:
+                return []
+            paths = live_leaves(system)
+            return [p for p in paths if p == prefix or p.startswith(prefix + "/")] or list(paths)
+
+        with interrupts.stopping(f"application {self.name!r}", waiting_for, timeout, reason, hint):
             self.stop(timeout)
 
 
@@ -243,3 +304,7 @@ class _StatusWatcher:
 
     def close(self) -> None:
         self._subscription.cancel()
+
+
+def _remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import _log
-from ._subscription import Subscription
+from ._subscription import Subscribers, Subscription
 
 if TYPE_CHECKING:
     from ._ref import ActorRef
@@ -46,6 +46,10 @@ class DeadLetter:
 class DeadLetters:
     """The dead-letter office of one actor system.
 
+    `count` is the exact total; `recent` (and iterating) gives only the last
+    ``history`` dead letters, so a flood cannot grow memory. There is no
+    ``len()``: it would have to choose between the two.
+
     Thread safety: every method may be called from any thread. Subscribers are
     called on the thread that records the dead letter, never while the internal
     lock is held; an exception raised by a subscriber is swallowed so that one
@@ -55,11 +59,10 @@ class DeadLetters:
     def __init__(self, history: int = DEFAULT_HISTORY) -> None:
         if not isinstance(history, int) or history < 0:
             raise ValueError(f"dead letter history must be an int >= 0, got {history!r}")
-        # Guards _count and _subscribers (a copy-on-write tuple, so that
-        # publishing iterates without the lock). Dead letters are the slow path.
+        # Guards _count. Dead letters are the slow path.
         self._lock = threading.Lock()
         self._count = 0
-        self._subscribers: tuple[Subscription, ...] = ()
+        self._subscribers = Subscribers("dead letter")
         # deque.append on a bounded deque is atomic: no lock needed.
         self._history: deque[DeadLetter] = deque(maxlen=history)
 
@@ -69,39 +72,35 @@ class DeadLetters:
         self._history.append(letter)
         with self._lock:
             self._count += 1
-            subscribers = self._subscribers
         _log.dead_letter(letter.path, message, reason)
-        for subscription in subscribers:
+        for subscription in self._subscribers.current:
             try:
                 subscription.callback(letter)
             except Exception:  # noqa: BLE001 - one bad subscriber must not break delivery
                 pass
 
     def subscribe(self, callback: Callable[[DeadLetter], object]) -> Subscription:
-        """Call ``callback(dead_letter)`` for every dead letter from now on."""
-        if not callable(callback):
-            raise TypeError(f"dead letter subscriber must be callable, got {callback!r}")
-        subscription = Subscription(self, callback)
-        with self._lock:
-            self._subscribers = (*self._subscribers, subscription)
-        return subscription
+        """Call ``callback(dead_letter)`` for every dead letter from now on.
 
-    def _unsubscribe(self, subscription: Subscription) -> None:
-        with self._lock:
-            self._subscribers = tuple(s for s in self._subscribers if s is not subscription)
+        Raises:
+            TypeError: If ``callback`` is not callable.
+        """
+        return self._subscribers.add(callback)
 
     @property
     def count(self) -> int:
-        """How many dead letters were recorded in all (exact)."""
+        """How many dead letters were recorded in all, exact (not only the recent ones)."""
         with self._lock:
             return self._count
 
-    def snapshot(self) -> tuple[DeadLetter, ...]:
-        """The most recent dead letters, oldest first (at most the history size)."""
+    def recent(self) -> tuple[DeadLetter, ...]:
+        """The most recent dead letters, oldest first: at most the history size.
+
+        Older ones are forgotten (`count` still counts them); subscribers see
+        every one.
+        """
         return tuple(self._history)
 
     def __iter__(self) -> Iterator[DeadLetter]:
-        return iter(self.snapshot())
-
-    def __len__(self) -> int:
-        return self.count
+        """Iterate over `recent` (the bounded history, not every dead letter)."""
+        return iter(self.recent())

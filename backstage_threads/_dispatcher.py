@@ -1,7 +1,8 @@
 """The seam between the actor system and what runs actor turns.
 
-`Scheduler` (the work-stealing pool) is the production implementation; the
-testing kit's `DeterministicScheduler` runs every turn on the test's thread.
+`Scheduler` (the work-stealing pool) is the production implementation. A
+single-threaded dispatcher (the testing kit has one) runs every turn on the
+thread that drives it, through ``current.driver`` (see ``_local.py``).
 """
 
 from __future__ import annotations

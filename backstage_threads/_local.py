@@ -21,10 +21,10 @@ class _Current(threading.local):
         on_loop: True on an actor system's event-loop thread, where a blocking
             call would stall every async actor (it raises DeadlockError instead).
         cell: The actor whose turn this thread is running, or None.
-        driver: Set on a thread that drives a deterministic scheduler: a call
-            that would wait for an actor runs turns instead, ``driver(done)``
-            running them until ``done()`` is true or no actor has work, and
-            returning ``done()``.
+        driver: Set on a thread that runs the actor turns itself (the owner of
+            a single-threaded dispatcher): a call that would wait for an actor
+            runs turns instead, ``driver(done)`` running them until ``done()``
+            is true or no actor has work, and returning ``done()``.
     """
 
     on_worker: bool = False

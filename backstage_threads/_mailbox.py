@@ -14,12 +14,12 @@ Design:
     wait lives on the slow path, only when the mailbox is full:
 
     * a plain thread or a coroutine under BLOCK joins a line of waiting
-      senders (``_waiters``, a `WaiterQueue` of gates holding their messages)
-      and parks on its gate. Whoever makes room (the turn's thread when it has
+      senders (``_waiters``, a `WaiterQueue` of waiters, each holding its
+      message) and parks until released. Whoever makes room (the turn's thread when it has
       consumed messages, or a sender that joins and finds room) *admits* the
       line: it moves the waiters' messages into the queue itself, first come
-      first in, as long as there is room, and then wakes exactly those gates;
-      a stop releases every gate. Nobody retries, so there is no thundering
+      first in, as long as there is room, and then wakes exactly those waiters;
+      a stop releases every waiter. Nobody retries, so there is no thundering
       herd: waking everyone to race for the room used to livelock a 3.11
       worker for 3 s while 2,000 coroutines re-registered as fast as it woke
       them (198,041 wake-ups in one call, for 16 free places). A waiter that
@@ -61,14 +61,14 @@ from ._overflow import Overflow
 if TYPE_CHECKING:
     from ._cell import ActorCell
 
-__all__ = ["DEFAULT_CAPACITY", "Mailbox", "ThreadGate", "WaiterQueue"]
+__all__ = ["DEFAULT_CAPACITY", "Mailbox", "ThreadWaiter", "WaiterQueue"]
 
 
-class _Gate(Protocol):
+class _Waiter(Protocol):
     """A sender's place in a mailbox's line of senders waiting for room.
 
     The admitter moves ``message`` into the queue, sets ``admitted`` and calls
-    `release`; a stop calls `release` without admitting. Each gate is released
+    `release`; a stop calls `release` without admitting. Each waiter is released
     at most once, by whoever took it out of the line under `WaiterQueue.lock`.
     """
 
@@ -78,7 +78,7 @@ class _Gate(Protocol):
     def release(self) -> None: ...
 
 
-class ThreadGate:
+class ThreadWaiter:
     """A plain thread's place in line: it parks on a lock created held."""
 
     __slots__ = ("_lock", "admitted", "message")
@@ -97,11 +97,11 @@ class ThreadGate:
         self._lock.acquire(timeout=-1 if timeout is None else timeout)
 
 
-class WaiterQueue(deque[_Gate]):
+class WaiterQueue(deque[_Waiter]):
     """The line of senders waiting for room in one mailbox, oldest first.
 
-    Joining is a bare ``append`` (atomic on a deque). Taking gates out (admitting,
-    leaving, releasing at a stop) happens only under `lock`, so a gate is
+    Joining is a bare ``append`` (atomic on a deque). Taking waiters out
+    (admitting, leaving, releasing at a stop) happens only under `lock`, so one is
     admitted or taken out exactly once and admissions keep the line's order.
     """
 
@@ -109,9 +109,9 @@ class WaiterQueue(deque[_Gate]):
 
     def __init__(self) -> None:
         super().__init__()
-        # Guards removing gates from the line and setting their ``admitted``
+        # Guards removing waiters from the line and setting their ``admitted``
         # flag. Held for one pass of admissions (at most one per free place) or
-        # one removal; never while calling out (gates are released after it).
+        # one removal; never while calling out (waiters are released after it).
         self.lock = threading.Lock()
 
 
@@ -166,8 +166,8 @@ class Mailbox:
         # idle actor does not pay for them.
         # Messages accepted beyond capacity from muted worker senders.
         self._spill: deque[object] | None = None
-        # Senders waiting for room (a ThreadGate for a plain thread, an AsyncGate
-        # for a coroutine), admitted in order as room appears.
+        # Senders waiting for room (a ThreadWaiter for a plain thread, an
+        # AsyncWaiter for a coroutine), admitted in order as room appears.
         self._waiters: WaiterQueue | None = None
         # Actor cells muted because they spilled into this mailbox.
         self._muted: deque[ActorCell] | None = None
@@ -298,10 +298,10 @@ class Mailbox:
         if driver is not None:
             self._drive_until_room(message, timeout, driver)
             return
-        gate = ThreadGate(message)
-        self._join_line(gate)
-        gate.wait(timeout)  # released once: admitted, or the actor stopped
-        if self._leave_line(gate):
+        waiter = ThreadWaiter(message)
+        self._join_line(waiter)
+        waiter.wait(timeout)  # released once: admitted, or the actor stopped
+        if self._leave_line(waiter):
             return
         if self._closed:
             raise self._stopped_while_waiting(message)
@@ -310,7 +310,8 @@ class Mailbox:
     def _drive_until_room(
         self, message: object, timeout: float | None, driver: Callable[[Callable[[], bool]], bool]
     ) -> None:
-        # Deterministic test: run turns until there is room, instead of waiting.
+        # This thread drives the turns itself (see _local.current.driver): run
+        # them until there is room, instead of waiting.
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             if self._closed:
@@ -325,8 +326,8 @@ class Mailbox:
                 raise self._send_timeout_error(timeout)
             if not driver(self._has_room):
                 raise SendTimeoutError(
-                    f"no room in the mailbox of {self._describe()}: the deterministic "
-                    "scheduler ran out of work first"
+                    f"no room in the mailbox of {self._describe()}: every actor ran "
+                    "out of work first"
                 )
 
     def _post_unless_full(self, message: object) -> bool:
@@ -349,10 +350,10 @@ class Mailbox:
             self._dispatch(self)
         return True
 
-    def _join_line(self, gate: _Gate) -> None:
-        """Queue ``gate`` behind the senders already waiting; admit it if there is room."""
+    def _join_line(self, waiter: _Waiter) -> None:
+        """Queue ``waiter`` behind the senders already waiting; admit it if there is room."""
         waiters = self._waiter_queue()
-        waiters.append(gate)
+        waiters.append(waiter)
         # Re-check after joining: a turn that made room, or a stop that released
         # the line, before our append could not see us.
         if self._closed:
@@ -364,19 +365,19 @@ class Mailbox:
             if self._scheduled.acquire(False):
                 self._dispatch(self)
 
-    def _leave_line(self, gate: _Gate) -> bool:
-        """Take ``gate`` out of the line after its wait; True if it was admitted.
+    def _leave_line(self, waiter: _Waiter) -> bool:
+        """Take ``waiter`` out of the line after its wait; True if it was admitted.
 
         Every waiter calls this once its wait ends, however it ends (released,
-        timed out, cancelled), so a gate is either admitted or gone, never both.
+        timed out, cancelled), so a waiter is either admitted or gone, never both.
         """
         waiters = self._waiters
         assert waiters is not None  # (created by _join_line)
         with waiters.lock:
-            if gate.admitted:
+            if waiter.admitted:
                 return True
             try:
-                waiters.remove(gate)
+                waiters.remove(waiter)
             except ValueError:
                 pass  # already taken out (and released) by a stop
         return False
@@ -427,31 +428,31 @@ class Mailbox:
         Then wake exactly the senders admitted. Not while spilled: the spill
         drains first, as before any other sender that has to wait.
         """
-        admitted: list[_Gate] = []
+        admitted: list[_Waiter] = []
         queue = self._queue
         with waiters.lock:
             while waiters and not self._closed and not self._spill:
-                # Only the holder of the lock takes gates out: the head stays put.
-                gate = waiters[0]
+                # Only the holder of the lock takes waiters out: the head stays put.
+                waiter = waiters[0]
                 try:
-                    queue.insert(_END, gate.message)
+                    queue.insert(_END, waiter.message)
                 except IndexError:
                     break  # full again (a sender that did not wait took the place)
                 waiters.popleft()
-                gate.admitted = True
-                admitted.append(gate)
-        for gate in admitted:
-            gate.release()
+                waiter.admitted = True
+                admitted.append(waiter)
+        for waiter in admitted:
+            waiter.release()
 
     @staticmethod
     def _release_waiters(waiters: WaiterQueue) -> None:
         # After a stop: every waiter wakes, finds itself not admitted, and raises.
-        released: list[_Gate] = []
+        released: list[_Waiter] = []
         with waiters.lock:
             while waiters:
                 released.append(waiters.popleft())
-        for gate in released:
-            gate.release()
+        for waiter in released:
+            waiter.release()
 
     @staticmethod
     def _unmute_all(muted: deque[ActorCell]) -> None:

@@ -32,7 +32,8 @@ class PinnedThread:
     def __init__(self, name: str, budget: int) -> None:
         self._budget = budget
         self._queue: SimpleQueue[ActorCell | None] = SimpleQueue()
-        self.thread = threading.Thread(target=self._run, name=name)
+        # daemon: a last resort behind the bounded shutdown, see _exit.py
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self.thread.start()

@@ -7,7 +7,7 @@ import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._aio import AsyncGate, LoopReply
+from ._aio import AsyncWaiter, LoopReply
 from ._asks import remaining
 from ._envelope import Ask, Reply
 from ._errors import AskTimeoutError, DeadlockError
@@ -183,19 +183,19 @@ class ActorRef(Generic[M]):
         if cell._post_unless_full(item):
             return
         # Under BLOCK with no room: join the line. Whoever makes room admits
-        # the line in order and resolves our gate (see Mailbox).
-        gate = AsyncGate(asyncio.get_running_loop(), item)
-        cell._join_line(gate)
+        # the line in order and resolves our waiter's future (see Mailbox).
+        waiter = AsyncWaiter(asyncio.get_running_loop(), item)
+        cell._join_line(waiter)
         wait = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
-            await asyncio.wait_for(gate.future, wait)
+            await asyncio.wait_for(waiter.future, wait)
         except TimeoutError:
             pass  # admitted at the deadline, or not: _leave_line decides
         except BaseException:
             # Cancelled: leave the line (a message already admitted stays sent).
-            cell._leave_line(gate)
+            cell._leave_line(waiter)
             raise
-        if cell._leave_line(gate):
+        if cell._leave_line(waiter):
             return
         if cell._closed:
             raise cell._stopped_while_waiting(item)

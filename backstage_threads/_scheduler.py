@@ -115,7 +115,6 @@ class _Worker:
 
     __slots__ = (
         "deaths",
-        "index",
         "messages",
         "name",
         "parks",
@@ -127,8 +126,7 @@ class _Worker:
         "wake",
     )
 
-    def __init__(self, index: int, name: str, spare: bool = False) -> None:
-        self.index = index
+    def __init__(self, name: str, spare: bool = False) -> None:
         self.name = name
         self.spare = spare
         self.deaths = 0
@@ -173,7 +171,7 @@ class Scheduler:
         # Copy-on-write: replaced (never mutated) under _pool_lock when a spare
         # starts or retires, so thieves and statistics iterate a stable tuple.
         self._workers: tuple[_Worker, ...] = tuple(
-            _Worker(i, f"{name}-worker-{i}") for i in range(count)
+            _Worker(f"{name}-worker-{i}") for i in range(count)
         )
         self._inject: deque[ActorCell] = deque()
         self._idle: deque[_Worker] = deque()
@@ -203,7 +201,8 @@ class Scheduler:
             self._start_thread(worker)
 
     def _start_thread(self, worker: _Worker) -> None:
-        thread = threading.Thread(target=self._run, args=(worker,), name=worker.name)
+        # daemon: a last resort behind the bounded shutdown, see _exit.py
+        thread = threading.Thread(target=self._run, args=(worker,), name=worker.name, daemon=True)
         worker.thread = thread
         thread.start()
 
@@ -243,7 +242,7 @@ class Scheduler:
             if start_spare:
                 self._spares += 1
                 self._serial += 1
-                spare = _Worker(self._serial, f"{self._name}-spare-{self._serial}", spare=True)
+                spare = _Worker(f"{self._name}-spare-{self._serial}", spare=True)
                 self._workers = (*self._workers, spare)
         if start_spare:
             self._start_thread(spare)
@@ -289,13 +288,17 @@ class Scheduler:
                 except IndexError:
                     pass  # a thief took it
             if cell is None:
-                cell = self._find_work(worker, turns) or self._spin(worker)
+                cell = self._find_work(worker, turns)
                 if cell is None:
+                    # Out of work: publish before spinning, so statistics read
+                    # right after the last reply are already exact.
                     worker.turns = turns
                     worker.messages = messages
-                    if not self._park(worker):
-                        return
-                    continue
+                    cell = self._spin(worker)
+                    if cell is None:
+                        if not self._park(worker):
+                            return
+                        continue
             try:
                 messages += cell._run_turn(budget)
             except BaseException as exc:  # noqa: BLE001 - see _replace

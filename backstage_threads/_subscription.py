@@ -1,15 +1,11 @@
-"""`Subscription`: the handle returned by every subscribe call."""
+"""`Subscription`, the handle a subscribe call returns, and `Subscribers`, the list behind it."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from typing import Protocol
 
-__all__ = ["Subscription"]
-
-
-class _Publisher(Protocol):
-    def _unsubscribe(self, subscription: Subscription) -> None: ...
+__all__ = ["Subscribers", "Subscription"]
 
 
 class Subscription:
@@ -17,16 +13,53 @@ class Subscription:
 
     __slots__ = ("_owner", "callback")
 
-    def __init__(self, owner: _Publisher, callback: Callable[..., object]) -> None:
+    def __init__(self, owner: Subscribers, callback: Callable[..., object]) -> None:
         self._owner = owner
         self.callback = callback
 
     def cancel(self) -> None:
         """Stop delivering to this subscriber. Idempotent."""
-        self._owner._unsubscribe(self)
+        self._owner.remove(self)
 
     def __enter__(self) -> Subscription:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.cancel()
+
+
+class Subscribers:
+    """The subscribers of one kind of event, copy-on-write.
+
+    Publishers iterate `current` without a lock: it is a tuple that `add` and
+    `remove` replace whole (an attribute read is atomic), never change.
+
+    Thread safety: every method may be called from any thread.
+    """
+
+    __slots__ = ("_lock", "_what", "current")
+
+    def __init__(self, what: str) -> None:
+        self._what = what  # named in errors: "dead letter", "status"
+        # Guards replacing `current`, so that concurrent adds and removes
+        # each see the other's tuple and none is lost.
+        self._lock = threading.Lock()
+        self.current: tuple[Subscription, ...] = ()
+
+    def add(self, callback: Callable[..., object]) -> Subscription:
+        """Subscribe ``callback``; the returned handle cancels it.
+
+        Raises:
+            TypeError: If ``callback`` is not callable.
+        """
+        if not callable(callback):
+            raise TypeError(f"{self._what} subscriber must be callable, got {callback!r}")
+        subscription = Subscription(self, callback)
+        with self._lock:
+            self.current = (*self.current, subscription)
+        return subscription
+
+    def remove(self, subscription: Subscription) -> None:
+        """Unsubscribe ``subscription``; nothing happens if it already was."""
+        with self._lock:
+            self.current = tuple(s for s in self.current if s is not subscription)

@@ -212,7 +212,7 @@ class SupervisorStrategy:
                 cell._request_stop(f"stopped by supervisor after {failure.error!r}")
         elif decision is Directive.RESTART:
             for cell in affected:
-                cell._request_restart(force=cell is not child)
+                cell._request_restart(running_too=cell is not child)
         elif isinstance(decision, RestartAfter):
             delay = decision.backoff(attempt)
             for cell in affected:
@@ -250,7 +250,7 @@ class SupervisorStrategy:
 
 def _restart_all(cells: list[ActorCell]) -> None:
     for cell in cells:
-        cell._request_restart(force=True)
+        cell._request_restart(running_too=True)
 
 
 DEFAULT_STRATEGY = SupervisorStrategy()

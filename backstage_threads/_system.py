@@ -10,14 +10,17 @@ from typing import Any, TypeVar
 
 from loguru import logger
 
-from ._actor import Actor
+from ._actor import Actor, Root
 from ._aio import LoopBridge
 from ._asks import WaitForGraph
-from ._cell import ActorCell, Factory
+from ._cell import ActorCell
 from ._clock import Clock
 from ._deadletters import DEFAULT_HISTORY, DeadLetters
 from ._dispatcher import Dispatcher
 from ._errors import ActorFailedError, ActorSystemClosedError, root_cause
+from ._exit import SystemExits, track, untrack
+from ._factory import Factory
+from ._interrupt import interrupts
 from ._mailbox import DEFAULT_CAPACITY
 from ._overflow import Overflow
 from ._pinned import PinnedThread
@@ -25,7 +28,7 @@ from ._ref import ActorRef
 from ._report import report_uncaught
 from ._scheduler import DEFAULT_BUDGET, Scheduler, WorkerStatistics
 from ._status import ServiceStatus, StatusNode
-from ._subscription import Subscription
+from ._subscription import Subscribers, Subscription
 from ._supervision import Failure, SupervisorStrategy
 from ._timers import TimerService
 from ._validate import check_positive_int, check_timeout
@@ -76,14 +79,7 @@ class ShutdownReport:
     threads_alive: tuple[str, ...]
 
 
-class _Guardian(Actor[Any]):
-    """The root of user actors (``/user``); it takes no messages."""
-
-    def receive(self, message: Any) -> Any:
-        raise TypeError(f"the /user guardian takes no messages, got {message!r}")
-
-
-class ActorSystem:
+class ActorSystem(SystemExits):
     """A pool of worker threads running a tree of actors.
 
     Use it as a context manager: leaving the block shuts down gracefully.
@@ -93,11 +89,13 @@ class ActorSystem:
         workers: Worker threads (default: the CPU count).
         budget: Messages one actor may process per turn before yielding.
         dead_letter_history: How many recent dead letters to keep for inspection.
-        shutdown_timeout: Seconds `__exit__` gives the shutdown.
+        shutdown_timeout: Seconds `__exit__` (and the interpreter-exit hook, for
+            a system never shut down) gives the shutdown.
         clock: Where timers read the time (default: `time.monotonic`); the
             testing kit passes a manual clock.
         dispatcher: What runs actor turns (default: a work-stealing `Scheduler`
-            of ``workers`` threads); the testing kit passes a deterministic one.
+            of ``workers`` threads); the testing kit passes one that runs every
+            turn on the test's thread.
         child_stop_timeout: Seconds a stopping actor waits for its children
             before it stops anyway and reports the stragglers (None: forever).
         guardian_strategy: How ``/user`` supervises top-level actors (default:
@@ -127,8 +125,9 @@ class ActorSystem:
         self.name = name
         self._shutdown_timeout = check_timeout(shutdown_timeout, "shutdown_timeout")
         self._child_stop_timeout = check_timeout(child_stop_timeout, "child_stop_timeout")
-        # Paths of actors that had not stopped when their parent gave up waiting.
-        self.stragglers: list[str] = []
+        # Paths of actors that had not stopped when their parent gave up
+        # waiting; appended under _tree_lock, read through `stragglers`.
+        self._stragglers: list[str] = []
         # Guards every cell's _children and _stopped_event, the STOPPING/STOPPED
         # transitions, _pinned, _uid and _closing. Never held while user code runs.
         self._tree_lock = threading.Lock()
@@ -142,15 +141,18 @@ class ActorSystem:
         self._asks = WaitForGraph()
         self._closing = False
         self._closed = False
+        # Set by the first shutdown() call; the exit hook warns about a system
+        # whose shutdown was never even started.
+        self._shutdown_started = False
+        # Whether __enter__ routed Ctrl-C through the interrupt guard.
+        self._guarded = False
         self._pinned: dict[ActorCell, PinnedThread] = {}
         self._failure: Failure | None = None
         # Set once with _failure: what later errors name and chain as the cause.
         self._stop_cause: ActorFailedError | None = None
         self._terminated = threading.Event()
         self.dead_letters = DeadLetters(dead_letter_history)
-        # Status subscribers: a copy-on-write tuple, replaced under _tree_lock,
-        # iterated without it.
-        self._status_subscribers: tuple[Subscription, ...] = ()
+        self._status_subscribers = Subscribers("status")
         self._timers = TimerService(name, clock)
         # Started with the first async actor (guarded by _lazy_guard).
         self._bridge: LoopBridge | None = None
@@ -164,8 +166,8 @@ class ActorSystem:
                 f"guardian_strategy must be a SupervisorStrategy, got {guardian_strategy!r}"
             )
 
-        def guardian() -> _Guardian:
-            actor = _Guardian()
+        def guardian() -> Root:
+            actor = Root()
             actor.supervisor_strategy = guardian_strategy
             return actor
 
@@ -174,6 +176,7 @@ class ActorSystem:
         self._root = ActorCell(
             self, None, "user", guardian, None, Overflow.BLOCK, self._pool_submit
         )
+        track(self)  # before any thread starts: no exit may miss it (see _exit.py)
         self._scheduler.start()
         # Start the guardian here, on the constructing thread (we hold its flag),
         # so /user is Running by the time the constructor returns.
@@ -245,6 +248,16 @@ class ActorSystem:
         return self._scheduler.size
 
     @property
+    def stragglers(self) -> tuple[str, ...]:
+        """Paths of actors still running when their parent stopped without them.
+
+        A stopping actor waits ``child_stop_timeout`` seconds for its children,
+        then stops anyway and records here the ones it left behind; oldest first.
+        """
+        with self._tree_lock:
+            return tuple(self._stragglers)
+
+    @property
     def failure(self) -> Failure | None:
         """The failure that escalated to the top and stopped the system, if any."""
         return self._failure
@@ -279,22 +292,14 @@ class ActorSystem:
 
         Callbacks run on the thread that changed the status (usually a worker):
         keep them short and never block in them.
-        """
-        if not callable(callback):
-            raise TypeError(f"status subscriber must be callable, got {callback!r}")
-        subscription = Subscription(self, callback)
-        with self._tree_lock:
-            self._status_subscribers = (*self._status_subscribers, subscription)
-        return subscription
 
-    def _unsubscribe(self, subscription: Subscription) -> None:
-        with self._tree_lock:
-            self._status_subscribers = tuple(
-                s for s in self._status_subscribers if s is not subscription
-            )
+        Raises:
+            TypeError: If ``callback`` is not callable.
+        """
+        return self._status_subscribers.add(callback)
 
     def _status_changed(self, ref: ActorRef[Any], old: ServiceStatus, new: ServiceStatus) -> None:
-        for subscription in self._status_subscribers:
+        for subscription in self._status_subscribers.current:
             try:
                 subscription.callback(ref, old, new)
             except Exception:  # noqa: BLE001 - one bad subscriber must not break others
@@ -313,6 +318,7 @@ class ActorSystem:
         """
         timeout = check_timeout(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
+        self._shutdown_started = True
         with self._tree_lock:
             self._closing = True
         self._root._request_stop("actor system shut down")
@@ -334,6 +340,7 @@ class ActorSystem:
             if thread.thread.is_alive():
                 stuck.append(thread.thread.name)
         self._closed = True
+        untrack(self)
         report = ShutdownReport(not unstopped and not stuck, unstopped, tuple(stuck))
         if not report.clean:
             logger.bind(system=self.name).warning(
@@ -344,10 +351,9 @@ class ActorSystem:
         return report
 
     def __enter__(self) -> ActorSystem:
+        """Start a block that shuts the system down when left (Ctrl-C: ``_interrupt.py``)."""
+        self._guarded = interrupts.enter()
         return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.shutdown(self._shutdown_timeout)
 
     def __repr__(self) -> str:
         return f"<ActorSystem {self.name!r} workers={self.workers}>"
@@ -454,7 +460,7 @@ class ActorSystem:
 
     def _report_stragglers(self, parent: ActorCell, paths: tuple[str, ...]) -> None:
         with self._tree_lock:
-            self.stragglers.extend(paths)
+            self._stragglers.extend(paths)
         logger.bind(actor=parent._path).warning(
             "{} stopped without waiting longer for children {}", parent._path, paths
         )

@@ -56,14 +56,19 @@ class TimerHandle:
 class TimerService:
     """Runs timer callbacks at their deadlines on one thread.
 
-    With the real clock a thread waits for deadlines; with another clock (the
-    testing kit's manual clock) no thread is started and `fire_due` runs what is
-    due when the clock is advanced.
+    The clock says who fires (see `Clock.attach`): with the real clock a thread
+    of this service waits for each deadline; a clock that fires the timers
+    itself (a manual clock in tests) calls `fire_due` as it moves, and no
+    thread is started.
+
+    Raises:
+        TypeError: If ``clock`` is not a `Clock` (``now()`` and ``attach()``).
     """
 
     def __init__(self, name: str, clock: Clock | None = None) -> None:
+        if clock is not None and not isinstance(clock, Clock):
+            raise TypeError(f"clock must be a Clock (with now() and attach(timers)), got {clock!r}")
         self.clock: Clock = clock if clock is not None else MonotonicClock()
-        self._real = clock is None or isinstance(clock, MonotonicClock)
         # Guards _heap and _stopping; callbacks never run while it is held.
         self._cond = threading.Condition(threading.Lock())
         self._heap: list[TimerHandle] = []
@@ -71,9 +76,8 @@ class TimerService:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._name = f"{name}-timers"
-        attach = getattr(self.clock, "attach", None)
-        if attach is not None:
-            attach(self)  # a manual clock fires our timers when it is advanced
+        # False when the clock fires the timers itself: then no thread of ours waits.
+        self._needs_thread = not self.clock.attach(self)
 
     def schedule(
         self, delay: float, callback: Callable[[], object], period: float | None = None
@@ -87,12 +91,20 @@ class TimerService:
             heapq.heappush(self._heap, handle)
             if self._heap[0] is handle:
                 self._cond.notify()
-            start = self._real and self._thread is None
+            start = self._needs_thread and self._thread is None
             if start:
-                self._thread = threading.Thread(target=self._run, name=self._name)
+                # daemon: a last resort behind the bounded shutdown, see _exit.py
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         if start:
             assert self._thread is not None
-            self._thread.start()
+            try:
+                self._thread.start()
+            except RuntimeError:
+                # Python 3.12 starts no thread during the interpreter's exit (where
+                # the exit hook of _exit.py may stop a system): the timer stays
+                # queued, unfired; the shutdown that follows is bounded anyway.
+                with self._cond:
+                    self._thread = None
         return handle
 
     def fire_due(self) -> int:

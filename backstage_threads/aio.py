@@ -18,6 +18,7 @@ import janus
 
 from ._actor import Actor
 from ._aio import AsyncActor
+from ._exports import publish
 from ._ref import ActorRef
 from ._system import ActorSystem
 from ._validate import check_capacity
@@ -132,3 +133,6 @@ async def pump(
         await target.tell_async(item, timeout=timeout)
         sent += 1
     return sent
+
+
+publish(globals(), __all__, __name__)

@@ -717,7 +717,6 @@ def main(argv: list[str] | None = None) -> int:
 
     root = args.root or stdlib_root()
     files = python_files(root, args.limit)
-    print(f"indexing {len(files):,} files under {root} into {args.db}")
 
     failures: list[tuple[str, str]] = []
     failures_lock = threading.Lock()  # guards failures (appended on worker threads)
@@ -731,11 +730,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     # Anything the pipeline escalates stops the whole system (reported below).
     fatal = SupervisorStrategy(lambda error: Directive.ESCALATE)
-    with ActorSystem("index", workers=args.workers, guardian_strategy=fatal) as system:
-        pipeline = system.spawn(
-            lambda: Pipeline(args.workers, str(args.db), len(files)), name="pipeline"
-        )
-        try:
+    try:
+        with ActorSystem("index", workers=args.workers, guardian_strategy=fatal) as system:
+            print(f"indexing {len(files):,} files under {root} into {args.db}", flush=True)
+            pipeline = system.spawn(
+                lambda: Pipeline(args.workers, str(args.db), len(files)), name="pipeline"
+            )
             with system.dead_letters.subscribe(on_dead_letter):
                 stages: Stages = pipeline.ask(Stages(), timeout=args.timeout)
                 assert stages.writer is not None and stages.progress is not None
@@ -752,14 +752,14 @@ def main(argv: list[str] | None = None) -> int:
             tree = system.status_tree()
             stages.progress.stop()  # draws the final progress line
             stages.progress.wait_stopped(args.timeout)
-        except BackstageError as exc:
-            cause: BaseException | None = exc
-            if system.failure is not None:  # what escalated: find the original error
-                cause = system.failure.error
-                while cause.__cause__ is not None:
-                    cause = cause.__cause__
-            print(f"\npipeline failed: {exc}\ncause: {cause!r}", file=sys.stderr)
-            return 1
+    except BackstageError as exc:
+        # An escalation stopped the system: the error names the actor that failed
+        # and what it raised, and chains it (leaving the block raises it too).
+        cause: BaseException = exc
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        print(f"\npipeline failed: {exc}\ncause: {cause!r}", file=sys.stderr)
+        return 1
     stats = system.statistics()
 
     print("status tree:")
@@ -787,4 +787,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except KeyboardInterrupt:  # Ctrl-C: the actor system has already stopped gracefully
+        raise SystemExit(130) from None

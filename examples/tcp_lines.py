@@ -284,13 +284,12 @@ def main(argv: list[str] | None = None) -> int:
         args.max_connections = max(args.max_connections, args.self_test)
 
     with ActorSystem("tcp-lines", workers=2) as system:
-        try:
-            ok = asyncio.run(run(system, args))
-        except KeyboardInterrupt:
-            print("interrupted; shutting down")
-            return 0
+        ok = asyncio.run(run(system, args))
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except KeyboardInterrupt:  # Ctrl-C: the actor system has already stopped gracefully
+        raise SystemExit(130) from None

@@ -305,10 +305,10 @@ def main(argv: list[str] | None = None) -> int:
 
     root = args.root or stdlib_root()
     paths = python_files(root, args.limit)
-    print(f"counting identifiers in {len(paths):,} files under {root}")
 
     started = time.perf_counter()
     with ActorSystem("word-count", workers=args.workers) as system:
+        print(f"counting identifiers in {len(paths):,} files under {root}", flush=True)
         done: Future[Totals] = Future()
         aggregator = system.spawn(
             lambda: Aggregator(args.workers, done),
@@ -333,4 +333,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except KeyboardInterrupt:  # Ctrl-C: the actor system has already stopped gracefully
+        raise SystemExit(130) from None

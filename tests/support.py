@@ -59,7 +59,7 @@ def thread_exceptions() -> Iterator[list[BaseException]]:
 
 
 class Counter(Actor[int]):
-    """The issue's example: adds what it is told, replies with the new total."""
+    """README's example: adds what it is told, replies with the new total."""
 
     def __init__(self) -> None:
         self.total = 0
@@ -121,11 +121,11 @@ class Relay(Actor[Any]):
         return None
 
 
-class Gate:
+class Latch:
     """Two events that let a test hold an actor inside ``receive``.
 
     ``entered`` is set when the actor is inside receive; the actor then waits for
-    ``release``. Use with `GatedRecorder` spawned with ``pinned=True`` so the
+    ``release``. Use with `LatchedRecorder` spawned with ``pinned=True`` so the
     held actor blocks its own thread, not a shared worker.
     """
 
@@ -135,7 +135,7 @@ class Gate:
         self.marks: dict[Any, threading.Event] = {}
 
     def mark(self, message: Any) -> threading.Event:
-        """An event a `GatedRecorder` sets once it has processed ``message``."""
+        """An event a `LatchedRecorder` sets once it has processed ``message``."""
         return self.marks.setdefault(message, threading.Event())
 
     def release_and_drain(self, last: Any) -> None:
@@ -146,14 +146,14 @@ class Gate:
 
     def hold(self) -> None:
         self.entered.set()
-        assert self.release.wait(WAIT), "the test never released the gate"
+        assert self.release.wait(WAIT), "the test never released the latch"
 
 
-class GatedRecorder(Actor[Any]):
-    """Blocks on the gate for the first message, then records every message."""
+class LatchedRecorder(Actor[Any]):
+    """Blocks on the latch for the first message, then records every message."""
 
-    def __init__(self, gate: Gate, log: list[Any], lock: threading.Lock) -> None:
-        self.gate = gate
+    def __init__(self, latch: Latch, log: list[Any], lock: threading.Lock) -> None:
+        self.latch = latch
         self.log = log
         self.lock = lock
         self.held = False
@@ -161,10 +161,10 @@ class GatedRecorder(Actor[Any]):
     def receive(self, message: Any) -> Any:
         if not self.held:
             self.held = True
-            self.gate.hold()
+            self.latch.hold()
         with self.lock:
             self.log.append(message)
-        mark = self.gate.marks.get(message)
+        mark = self.latch.marks.get(message)
         if mark is not None:
             mark.set()
         return message
@@ -172,38 +172,38 @@ class GatedRecorder(Actor[Any]):
 
 def spawn_held(
     system: ActorSystem, **options: Any
-) -> tuple[ActorRef[Any], Gate, list[Any], threading.Lock]:
-    """Spawn a pinned `GatedRecorder` and hold it inside receive.
+) -> tuple[ActorRef[Any], Latch, list[Any], threading.Lock]:
+    """Spawn a pinned `LatchedRecorder` and hold it inside receive.
 
     ``options`` go to `ActorSystem.spawn` (``pinned=True`` is always added). The
     first message (``"first"``) is in hand when this returns. Returns (ref,
-    gate, log, lock); the log gets every processed message once the gate is
+    latch, log, lock); the log gets every processed message once the latch is
     released (read it under the lock).
     """
-    gate = Gate()
+    latch = Latch()
     log: list[Any] = []
     lock = threading.Lock()
-    ref = system.spawn(lambda: GatedRecorder(gate, log, lock), pinned=True, **options)
+    ref = system.spawn(lambda: LatchedRecorder(latch, log, lock), pinned=True, **options)
     ref.tell("first")
-    assert gate.entered.wait(WAIT)
-    return ref, gate, log, lock
+    assert latch.entered.wait(WAIT)
+    return ref, latch, log, lock
 
 
 def spawn_full(
     system: ActorSystem,
     capacity: int,
     **options: Any,
-) -> tuple[ActorRef[Any], Gate, list[Any], threading.Lock]:
-    """Spawn a pinned `GatedRecorder` held inside receive with a full mailbox.
+) -> tuple[ActorRef[Any], Latch, list[Any], threading.Lock]:
+    """Spawn a pinned `LatchedRecorder` held inside receive with a full mailbox.
 
     The first message (``"first"``) is in hand; ``capacity`` more messages
-    (``0 .. capacity-1``) fill the mailbox. Returns (ref, gate, log, lock); the
-    log gets every processed message once the gate is released.
+    (``0 .. capacity-1``) fill the mailbox. Returns (ref, latch, log, lock); the
+    log gets every processed message once the latch is released.
     """
-    ref, gate, log, lock = spawn_held(system, capacity=capacity, **options)
+    ref, latch, log, lock = spawn_held(system, capacity=capacity, **options)
     for i in range(capacity):
         ref.tell_nowait(i)
-    return ref, gate, log, lock
+    return ref, latch, log, lock
 
 
 class SignallingDeque(WaiterQueue):

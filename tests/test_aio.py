@@ -88,10 +88,10 @@ def test_async_actor_asks_failures_and_restart() -> None:
 
 
 class AsyncLog(AsyncActor[Any]):
-    """Keeps what it gets; fails on "boom"; on "hold" awaits the test's gate."""
+    """Keeps what it gets; fails on "boom"; on "hold" awaits the test's event."""
 
-    def __init__(self, gate: threading.Event | None = None) -> None:
-        self.gate = gate
+    def __init__(self, proceed: threading.Event | None = None) -> None:
+        self.proceed = proceed
         self.entered = threading.Event()
         self.got: list[Any] = []
 
@@ -99,9 +99,9 @@ class AsyncLog(AsyncActor[Any]):
         if message == "boom":
             raise ValueError("boom in a batch")
         if message == "hold":
-            assert self.gate is not None
+            assert self.proceed is not None
             self.entered.set()
-            await asyncio.to_thread(self.gate.wait, WAIT)
+            await asyncio.to_thread(self.proceed.wait, WAIT)
         if message == "log":
             return list(self.got)
         self.got.append(message)
@@ -127,13 +127,13 @@ def test_a_failure_ends_the_batch_and_the_rest_run_after_the_restart() -> None:
     letters: list[Any] = []
     with ActorSystem(workers=2) as system:
         system.dead_letters.subscribe(letters.append)
-        gate = threading.Event()
-        ref = system.spawn(lambda: AsyncLog(gate))
+        proceed = threading.Event()
+        ref = system.spawn(lambda: AsyncLog(proceed))
         ref.tell("hold")  # everything below queues up behind it, for one batch
         before = [ref.ask_future(i) for i in range(3)]
         boom = ref.ask_future("boom")
         after = [ref.ask_future(i) for i in range(3, 6)]
-        gate.set()
+        proceed.set()
         assert [f.result(timeout=WAIT) for f in before] == [2, 3, 4]
         with pytest.raises(ValueError, match="boom in a batch"):
             boom.result(timeout=WAIT)
@@ -144,32 +144,32 @@ def test_a_failure_ends_the_batch_and_the_rest_run_after_the_restart() -> None:
 
 def test_a_stop_is_seen_between_the_messages_of_a_batch() -> None:
     with ActorSystem(workers=2) as system:
-        gate = threading.Event()
-        actor = AsyncLog(gate)
+        proceed = threading.Event()
+        actor = AsyncLog(proceed)
         ref = system.spawn(lambda: actor)
         ref.tell("hold")
         for i in range(100):
             ref.tell(i)
         assert actor.entered.wait(WAIT)
         ref.stop()  # arrives while the batch is inside "hold"
-        gate.set()
+        proceed.set()
         assert ref.wait_stopped(WAIT)
         assert actor.got == ["hold"]
         assert system.dead_letters.count == 100
 
 
 class SlowStart(AsyncActor[Any]):
-    """Its on_start awaits the test's gate (or fails, when told to)."""
+    """Its on_start awaits the test's event (or fails, when told to)."""
 
-    def __init__(self, gate: threading.Event, fail: bool = False) -> None:
-        self.gate = gate
+    def __init__(self, proceed: threading.Event, fail: bool = False) -> None:
+        self.proceed = proceed
         self.fail = fail
         self.entered = threading.Event()
         self.ready = False
 
     async def on_start(self) -> None:
         self.entered.set()
-        await asyncio.to_thread(self.gate.wait, WAIT)
+        await asyncio.to_thread(self.proceed.wait, WAIT)
         if self.fail:
             raise ConnectionError("no database")
         self.ready = True
@@ -180,8 +180,8 @@ class SlowStart(AsyncActor[Any]):
 
 def test_async_on_start_holds_no_worker_and_messages_wait_for_it() -> None:
     with ActorSystem(workers=1) as system:
-        gate = threading.Event()
-        actor = SlowStart(gate)
+        proceed = threading.Event()
+        actor = SlowStart(proceed)
         ref = system.spawn(lambda: actor, name="slow")
         assert actor.entered.wait(WAIT)
         early = ref.ask_future("early")
@@ -190,7 +190,7 @@ def test_async_on_start_holds_no_worker_and_messages_wait_for_it() -> None:
         assert echo.ask("x", timeout=WAIT) == 1
         assert system.status_tree().find("/user/slow").status is ServiceStatus.INITIALIZING
         assert not early.done()
-        gate.set()
+        proceed.set()
         assert early.result(timeout=WAIT) == ("early", True)  # after on_start, never before
         assert ref.ask("late", timeout=WAIT) == ("late", True)
         assert system.status_tree().find("/user/slow").status is ServiceStatus.RUNNING
@@ -199,19 +199,19 @@ def test_async_on_start_holds_no_worker_and_messages_wait_for_it() -> None:
 def test_a_failing_async_on_start_goes_to_the_supervisor() -> None:
     stop = SupervisorStrategy(lambda error: Directive.STOP)
     with ActorSystem(workers=2, guardian_strategy=stop) as system:
-        gate = threading.Event()
-        gate.set()
-        ref = system.spawn(lambda: SlowStart(gate, fail=True))
+        proceed = threading.Event()
+        proceed.set()
+        ref = system.spawn(lambda: SlowStart(proceed, fail=True))
         assert ref.wait_stopped(WAIT)
         with pytest.raises(ActorStoppedError):
             ref.ask("too late", timeout=WAIT)
 
 
 class SlowStop(AsyncActor[Any]):
-    """Its on_stop awaits the test's gate (then fails, when told to); logs hooks."""
+    """Its on_stop awaits the test's event (then fails, when told to); logs hooks."""
 
-    def __init__(self, gate: threading.Event, log: list[str], fail: bool = False) -> None:
-        self.gate = gate
+    def __init__(self, proceed: threading.Event, log: list[str], fail: bool = False) -> None:
+        self.proceed = proceed
         self.log = log
         self.fail = fail
         self.stopping = threading.Event()
@@ -228,7 +228,7 @@ class SlowStop(AsyncActor[Any]):
     async def on_stop(self) -> None:
         self.log.append("stop")
         self.stopping.set()
-        await asyncio.to_thread(self.gate.wait, WAIT)
+        await asyncio.to_thread(self.proceed.wait, WAIT)
         if self.fail:
             raise ConnectionError("could not flush")
 
@@ -236,8 +236,8 @@ class SlowStop(AsyncActor[Any]):
 def test_async_on_stop_holds_no_worker() -> None:
     log: list[str] = []
     with ActorSystem(workers=1) as system:
-        gate = threading.Event()
-        actor = SlowStop(gate, log)
+        proceed = threading.Event()
+        actor = SlowStop(proceed, log)
         ref = system.spawn(lambda: actor, name="slow")
         ref.stop()
         assert actor.stopping.wait(WAIT)
@@ -245,7 +245,7 @@ def test_async_on_stop_holds_no_worker() -> None:
         assert system.spawn(Sleeper).ask_future("x").result(timeout=WAIT) == 1
         assert system.status_tree().find("/user/slow").status is ServiceStatus.STOPPING
         assert ref.is_alive
-        gate.set()
+        proceed.set()
         assert ref.wait_stopped(WAIT)
     assert log == ["start", "stop"]
 
@@ -253,15 +253,15 @@ def test_async_on_stop_holds_no_worker() -> None:
 def test_a_restart_waits_for_the_async_on_stop_of_the_old_instance() -> None:
     log: list[str] = []
     with ActorSystem(workers=2) as system:
-        gate = threading.Event()
-        first = SlowStop(gate, log)
-        instances = iter([first, SlowStop(gate, log)])
+        proceed = threading.Event()
+        first = SlowStop(proceed, log)
+        instances = iter([first, SlowStop(proceed, log)])
         ref = system.spawn(lambda: next(instances))
         ref.tell("boom")  # the default strategy restarts it
         assert first.stopping.wait(WAIT)
         later = ref.ask_future("after")
         assert not later.done()
-        gate.set()
+        proceed.set()
         assert later.result(timeout=WAIT) == "after"  # handled by the new instance
     assert log == ["start", "stop", "start", "got after", "stop"]
 
@@ -275,9 +275,9 @@ def test_a_failing_async_on_stop_is_reported_and_the_stop_goes_on() -> None:
         return Directive.STOP
 
     with ActorSystem(workers=2, guardian_strategy=SupervisorStrategy(decide)) as system:
-        gate = threading.Event()
-        gate.set()
-        ref = system.spawn(lambda: SlowStop(gate, log, fail=True))
+        proceed = threading.Event()
+        proceed.set()
+        ref = system.spawn(lambda: SlowStop(proceed, log, fail=True))
         assert ref.ask("x", timeout=WAIT) == "x"
         ref.stop()
         assert ref.wait_stopped(WAIT)
@@ -309,18 +309,30 @@ def test_an_async_hook_past_hook_timeout_fails_with_timeout_error(
 
 
 def test_many_slow_coroutines_hold_no_worker() -> None:
-    # 50 async actors each sleeping 50 ms; with 1 worker they still overlap.
-    async def main(system: ActorSystem) -> list[Any]:
-        class Nap(AsyncActor[Any]):
-            async def receive(self, message: Any) -> Any:
-                await asyncio.sleep(0.05)
-                return message
+    # 50 async actors on 1 worker: every receive waits until all 50 are inside
+    # one, which only happens if they overlap (a serialised run times out).
+    actors = 50
+    inside = [0, 0]  # [now, most at once]; touched only on the system's loop thread
+    everyone_in = asyncio.Event()
 
-        refs = [system.spawn(Nap) for _ in range(50)]
-        return list(await asyncio.gather(*(r.ask_async(i, timeout=10) for i, r in enumerate(refs))))
+    class Nap(AsyncActor[Any]):
+        async def receive(self, message: Any) -> Any:
+            inside[0] += 1
+            inside[1] = max(inside[1], inside[0])
+            if inside[0] == actors:
+                everyone_in.set()
+            await asyncio.wait_for(everyone_in.wait(), WAIT)
+            inside[0] -= 1
+            return message
+
+    async def main(system: ActorSystem) -> list[Any]:
+        refs = [system.spawn(Nap) for _ in range(actors)]
+        asks = (r.ask_async(i, timeout=WAIT) for i, r in enumerate(refs))
+        return list(await asyncio.gather(*asks))
 
     with ActorSystem(workers=1) as system:
-        assert asyncio.run(main(system)) == list(range(50))
+        assert asyncio.run(main(system)) == list(range(actors))
+        assert inside[1] == actors
         probe = system.spawn(Sleeper)
         assert probe.ask("x", timeout=5) == 1  # the worker was free all along
 

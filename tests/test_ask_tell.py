@@ -27,7 +27,7 @@ from backstage_threads import (
 )
 
 
-def test_issue_example() -> None:
+def test_readme_example() -> None:
     with ActorSystem(workers=2) as system:
         ref = system.spawn(Counter, name="counter", capacity=1000, overflow=Overflow.BLOCK)
         ref.tell(5)
@@ -148,12 +148,12 @@ def test_ask_returns_the_reply_and_tell_is_processed_in_order(system: ActorSyste
 def test_ask_timeout_raises_ask_timeout_error_and_the_message_is_still_processed(
     system: ActorSystem,
 ) -> None:
-    ref, gate, log, lock = spawn_held(system)
+    ref, latch, log, lock = spawn_held(system)
     with pytest.raises(AskTimeoutError) as excinfo:
         ref.ask("late", timeout=0.05)
     assert isinstance(excinfo.value, TimeoutError)
     assert "/user/" in str(excinfo.value)
-    gate.release.set()
+    latch.release.set()
     assert ref.ask("flush", timeout=WAIT) == "flush"
     with lock:
         assert log == ["first", "late", "flush"]
@@ -208,7 +208,7 @@ def test_ask_stopped_actor_raises_actor_stopped_error(system: ActorSystem) -> No
         ref.ask("hello", timeout=WAIT)
     future = ref.ask_future("hello-future")
     assert isinstance(future.exception(timeout=WAIT), ActorStoppedError)
-    letters = system.dead_letters.snapshot()
+    letters = system.dead_letters.recent()
     assert [dl.message for dl in letters] == ["hello", "hello-future"]
     assert all(dl.recipient == ref and dl.reason == "actor stopped" for dl in letters)
 
@@ -240,25 +240,25 @@ def test_ask_yourself_from_receive_raises_deadlock_error(system: ActorSystem) ->
 def test_ask_future_fails_with_actor_stopped_error_for_messages_left_at_stop(
     system: ActorSystem,
 ) -> None:
-    ref, gate, log, lock = spawn_held(system)
+    ref, latch, log, lock = spawn_held(system)
     futures = [ref.ask_future(i) for i in range(3)]
     ref.stop()
-    gate.release.set()
+    latch.release.set()
     assert ref.wait_stopped(timeout=WAIT)
     for future in futures:
         assert isinstance(future.exception(timeout=WAIT), ActorStoppedError)
     with lock:
         assert log == ["first"]
-    letters = system.dead_letters.snapshot()
+    letters = system.dead_letters.recent()
     assert [dl.message for dl in letters] == [0, 1, 2]
     assert {dl.reason for dl in letters} == {"actor stopped"}
 
 
 def test_cancelled_ask_future_does_not_break_the_actor(system: ActorSystem) -> None:
-    ref, gate, log, lock = spawn_held(system)
+    ref, latch, log, lock = spawn_held(system)
     future = ref.ask_future("cancelled")
     assert future.cancel() is True
-    gate.release.set()
+    latch.release.set()
     assert ref.ask("next", timeout=WAIT) == "next"
     with lock:
         assert log == ["first", "cancelled", "next"]

@@ -27,6 +27,7 @@ from backstage_threads import (
     SendTimeoutError,
 )
 from backstage_threads._mailbox import WaiterQueue
+from backstage_threads.testing import deterministic_system
 
 # The reported scenario: far more concurrent asks than the mailbox holds.
 SENDERS = 2000
@@ -89,7 +90,7 @@ def watch_line(ref: ActorRef[Any], target: int) -> threading.Event:
 def test_thousands_of_ask_async_into_a_small_mailbox_all_complete_in_order(
     system: ActorSystem, actor: type[Echo] | type[AsyncEcho]
 ) -> None:
-    # Issue 9, item 13: on 3.11, 2,000 concurrent ask_async into capacity 1,024
+    # A regression: on 3.11, 2,000 concurrent ask_async into capacity 1,024
     # mostly timed out, and into capacity 16 all but a handful did.
     seen: list[Any] = []
     ref = system.spawn(lambda: actor(seen), capacity=CAPACITY, overflow=Overflow.BLOCK)
@@ -132,7 +133,7 @@ def test_pump_and_tell_async_from_many_tasks_keep_each_senders_order(
 def test_a_waiter_that_times_out_leaves_the_line_and_the_others_get_in(
     system: ActorSystem,
 ) -> None:
-    ref, gate, log, lock = spawn_full(system, 2, overflow=Overflow.BLOCK)
+    ref, latch, log, lock = spawn_full(system, 2, overflow=Overflow.BLOCK)
     joined = watch_line(ref, 5)
 
     async def main() -> list[Any]:
@@ -145,7 +146,7 @@ def test_a_waiter_that_times_out_leaves_the_line_and_the_others_get_in(
         assert await asyncio.to_thread(joined.wait, WAIT), "the senders never waited"
         gave_up = await asyncio.gather(sends[2], return_exceptions=True)
         assert len(ref._cell._waiters or ()) == 4  # it left the line
-        gate.release.set()
+        latch.release.set()
         return gave_up + await asyncio.gather(*sends[:2], *sends[3:], return_exceptions=True)
 
     outcomes = asyncio.run(main())
@@ -159,7 +160,7 @@ def test_a_waiter_that_times_out_leaves_the_line_and_the_others_get_in(
 
 
 def test_a_cancelled_waiter_withdraws_its_message(system: ActorSystem) -> None:
-    ref, gate, log, lock = spawn_full(system, 1, overflow=Overflow.BLOCK)
+    ref, latch, log, lock = spawn_full(system, 1, overflow=Overflow.BLOCK)
     joined = watch_line(ref, 3)
 
     async def main() -> None:
@@ -168,7 +169,7 @@ def test_a_cancelled_waiter_withdraws_its_message(system: ActorSystem) -> None:
         sends[1].cancel()
         with pytest.raises(asyncio.CancelledError):
             await sends[1]
-        gate.release.set()
+        latch.release.set()
         assert await asyncio.gather(sends[0], sends[2]) == [None, None]
 
     asyncio.run(main())
@@ -178,7 +179,7 @@ def test_a_cancelled_waiter_withdraws_its_message(system: ActorSystem) -> None:
 
 
 def test_threads_and_coroutines_share_one_line_in_order(system: ActorSystem) -> None:
-    ref, gate, log, lock = spawn_full(system, 1, overflow=Overflow.BLOCK)
+    ref, latch, log, lock = spawn_full(system, 1, overflow=Overflow.BLOCK)
     joined = watch_line(ref, 1)
     thread, outcome = run_thread(lambda: ref.tell("thread", timeout=WAIT))
     assert joined.wait(WAIT)
@@ -190,7 +191,7 @@ def test_threads_and_coroutines_share_one_line_in_order(system: ActorSystem) -> 
     async def main() -> None:
         sends = [asyncio.ensure_future(ref.tell_async(f"co{i}", timeout=WAIT)) for i in range(2)]
         assert await asyncio.to_thread(line.filled.wait, WAIT)
-        gate.release.set()
+        latch.release.set()
         assert await asyncio.gather(*sends) == [None, None]
 
     asyncio.run(main())
@@ -203,7 +204,7 @@ def test_threads_and_coroutines_share_one_line_in_order(system: ActorSystem) -> 
 def test_a_stop_releases_every_waiter_with_actor_stopped_error(system: ActorSystem) -> None:
     letters = DeadLetterLog()
     system.dead_letters.subscribe(letters)
-    ref, gate, log, lock = spawn_full(system, 2, overflow=Overflow.BLOCK)
+    ref, latch, log, lock = spawn_full(system, 2, overflow=Overflow.BLOCK)
     joined = watch_line(ref, 1)
     thread, outcome = run_thread(lambda: ref.tell("thread", timeout=WAIT))
     assert joined.wait(WAIT)
@@ -223,7 +224,7 @@ def test_a_stop_releases_every_waiter_with_actor_stopped_error(system: ActorSyst
         ]
         assert await asyncio.to_thread(line.filled.wait, WAIT)
         ref.stop()  # queued: the actor stops after the message in hand
-        gate.release.set()
+        latch.release.set()
         return await asyncio.gather(*sends, return_exceptions=True)
 
     outcomes = asyncio.run(main())
@@ -238,3 +239,18 @@ def test_a_stop_releases_every_waiter_with_actor_stopped_error(system: ActorSyst
     assert {str(letter.message) for letter in letters.snapshot()} == expected
     assert len(letters.snapshot()) == len(expected)
     assert len(line) == 0
+
+
+def test_a_deterministic_system_runs_turns_instead_of_waiting_for_room() -> None:
+    seen: list[Any] = []
+    system, _, _ = deterministic_system(seed=3)
+    with system:
+        ref = system.spawn(lambda: Echo(seen), capacity=2, overflow=Overflow.BLOCK)
+        for i in range(10):
+            ref.tell(i, timeout=WAIT)  # a full mailbox runs turns on this thread
+        assert ref.ask("after", timeout=WAIT) == "after"
+        assert seen == [*range(10), "after"]
+        ref.tell_nowait("a")
+        ref.tell_nowait("b")
+        with pytest.raises(SendTimeoutError):
+            ref.tell("late", timeout=0)

@@ -84,4 +84,4 @@ def test_sending_and_spawning_after_shutdown() -> None:
         ref.tell("late")
     with pytest.raises(ActorSystemClosedError, match="shut down"):
         system.spawn(Echo)
-    assert [d.message for d in system.dead_letters.snapshot()] == ["late"]
+    assert [d.message for d in system.dead_letters.recent()] == ["late"]

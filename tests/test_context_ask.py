@@ -167,11 +167,11 @@ def test_target_stopping_with_the_request_queued_answers_actor_stopped(
     system: ActorSystem,
 ) -> None:
     asker, out = spawn_asker(system)
-    target, gate, _, _ = spawn_held(system)
+    target, latch, _, _ = spawn_held(system)
     asker.tell(Ask(target, "queued", {"timeout": WAIT}))
     assert asker.ask(Run(lambda ctx: "flushed"), timeout=WAIT) == "flushed"
     target.stop()
-    gate.release.set()
+    latch.release.set()
     response = take(out)
     assert isinstance(response.error, ActorStoppedError)
     assert target.wait_stopped(WAIT)
@@ -305,12 +305,12 @@ def test_threaded_timeout_then_late_reply_is_a_dead_letter(
     system: ActorSystem, letters: Letters
 ) -> None:
     asker, out = spawn_asker(system)
-    target, gate, _, _ = spawn_held(system)  # busy: it cannot answer in time
+    target, latch, _, _ = spawn_held(system)  # busy: it cannot answer in time
     asker.tell(Ask(target, "late", {"timeout": 0.05, "tag": "t"}))
     response = take(out)
     assert isinstance(response.error, AskTimeoutError)
     assert target.path in str(response.error)
-    gate.release.set()
+    latch.release.set()
     letter = letters.wait_for(lambda d: d.recipient == asker)
     assert letter.message == Response("t", "late", None)
     assert "late reply" in letter.reason
@@ -319,12 +319,12 @@ def test_threaded_timeout_then_late_reply_is_a_dead_letter(
 
 def test_reply_to_a_stopped_asker_is_a_dead_letter(system: ActorSystem, letters: Letters) -> None:
     asker, out = spawn_asker(system)
-    target, gate, _, _ = spawn_held(system)
+    target, latch, _, _ = spawn_held(system)
     asker.tell(Ask(target, "to nobody", {"timeout": WAIT, "tag": "gone"}))
     assert asker.ask(Run(lambda ctx: "sent"), timeout=WAIT) == "sent"
     asker.stop()
     assert asker.wait_stopped(WAIT)
-    gate.release.set()
+    latch.release.set()
     letter = letters.wait_for(lambda d: d.recipient == asker)
     assert letter.message == Response("gone", "to nobody", None)
     assert out.empty()
@@ -417,7 +417,7 @@ def test_timeout_from_the_timer_thread_into_a_full_mailbox_never_blocks(
     system: ActorSystem, letters: Letters
 ) -> None:
     asker, out, events = spawn_held_asker(system, capacity=2)
-    target, gate, _, _ = spawn_held(system)  # never answers in time
+    target, latch, _, _ = spawn_held(system)  # never answers in time
     asker.tell(Ask(target, "x", {"timeout": 0.0, "tag": "t"}))
     fill(asker, events, "a", "b")
     events["go_ask"].set()
@@ -432,7 +432,7 @@ def test_timeout_from_the_timer_thread_into_a_full_mailbox_never_blocks(
     got = [take(out) for _ in range(3)]
     assert got[:2] == ["a", "b"]
     assert got[2].tag == "t" and isinstance(got[2].error, AskTimeoutError)
-    gate.release.set()
+    latch.release.set()
     assert letters.wait_for(lambda d: d.recipient == asker).message == Response("t", "x")
 
 
@@ -491,7 +491,7 @@ def test_pipe_timeout_on_the_manual_clock_then_late_result_is_a_dead_letter() ->
         response = out.get_nowait()
         assert type(response.error) is TimeoutError and "piped future" in str(response.error)
         future.set_result("too late")
-        letters = system.dead_letters.snapshot()
+        letters = system.dead_letters.recent()
         assert [d.message for d in letters] == [Response("p", "too late", None)]
         assert "late reply" in letters[0].reason
         scheduler.run_until_idle()
@@ -533,10 +533,10 @@ def test_response_is_public_and_immutable() -> None:
 def test_shutdown_is_clean_with_a_request_timer_still_armed() -> None:
     system = ActorSystem(workers=2)
     asker, _ = spawn_asker(system)
-    target, gate, _, _ = spawn_held(system)
+    target, latch, _, _ = spawn_held(system)
     asker.tell(Ask(target, "pending", {"timeout": WAIT}))
     assert asker.ask(Run(lambda ctx: "sent"), timeout=WAIT) == "sent"
-    gate.release.set()
+    latch.release.set()
     assert_clean_shutdown(system)
 
 

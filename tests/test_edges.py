@@ -1,7 +1,7 @@
 """The contract at its edges: ask timeouts, BaseExceptions, blocking asks between
 actors, internal errors and worker deaths, RESUME without an instance, backoff.
 
-Each test here failed on the code before issue 9 (the comment says how).
+Each test here is a regression test: it failed before its fix (the comment says how).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""No internal exception is chained into a user-facing error (issue 9, item 9).
+"""No internal exception is chained into a user-facing error.
 
 A full mailbox is detected by the deque's IndexError; it used to show up in every
 traceback of a send that had to wait or was refused ("During handling of the
@@ -42,7 +42,7 @@ def raised(call: Callable[[], object]) -> BaseException:
 
 
 def test_mailbox_full_error_under_fail_has_no_context(system: ActorSystem) -> None:
-    ref, gate, _, _ = spawn_full(system, 2, overflow=Overflow.FAIL)
+    ref, latch, _, _ = spawn_full(system, 2, overflow=Overflow.FAIL)
     for send in (lambda: ref.tell("x"), lambda: ref.tell_nowait("x"), lambda: ref.ask("x")):
         error = raised(send)
         assert isinstance(error, MailboxFullError)
@@ -54,19 +54,19 @@ def test_mailbox_full_error_under_fail_has_no_context(system: ActorSystem) -> No
     error = raised(lambda: asyncio.run(tell_async()))
     assert isinstance(error, MailboxFullError)
     assert_no_internal_context(error)
-    gate.release.set()
+    latch.release.set()
 
 
 def test_tell_nowait_on_a_full_block_mailbox_has_no_context(system: ActorSystem) -> None:
-    ref, gate, _, _ = spawn_full(system, 2, overflow=Overflow.BLOCK)
+    ref, latch, _, _ = spawn_full(system, 2, overflow=Overflow.BLOCK)
     error = raised(lambda: ref.tell_nowait("x"))
     assert isinstance(error, MailboxFullError)
     assert_no_internal_context(error)
-    gate.release.set()
+    latch.release.set()
 
 
 def test_send_timeout_error_has_no_context(system: ActorSystem) -> None:
-    ref, gate, _, _ = spawn_full(system, 2, overflow=Overflow.BLOCK)
+    ref, latch, _, _ = spawn_full(system, 2, overflow=Overflow.BLOCK)
     for timeout in (0.0, 0.01):
         error = raised(lambda: ref.tell("x", timeout=timeout))  # (called at once)
         assert isinstance(error, SendTimeoutError)
@@ -81,11 +81,11 @@ def test_send_timeout_error_has_no_context(system: ActorSystem) -> None:
     error = raised(lambda: asyncio.run(tell_async()))
     assert isinstance(error, SendTimeoutError)
     assert_no_internal_context(error)
-    gate.release.set()
+    latch.release.set()
 
 
 def test_actor_stopped_error_for_a_waiting_sender_has_no_context(system: ActorSystem) -> None:
-    ref, gate, _, _ = spawn_full(system, 2, overflow=Overflow.BLOCK)
+    ref, latch, _, _ = spawn_full(system, 2, overflow=Overflow.BLOCK)
     blocked = watch_blocked_senders(ref)
     senders = [
         lambda: ref.tell("waits", timeout=WAIT),
@@ -97,7 +97,7 @@ def test_actor_stopped_error_for_a_waiting_sender_has_no_context(system: ActorSy
         started.append(run_thread(send))
         assert blocked.wait(WAIT), "the sender never waited"
     ref.stop()
-    gate.release.set()
+    latch.release.set()
     for sender, outcome in started:
         sender.join(WAIT)
         assert len(outcome) == 1 and outcome[0][0] == "raised", outcome
@@ -115,7 +115,7 @@ def test_dead_letter_errors_have_no_context(system: ActorSystem, policy: Overflo
         handling.append(sys.exc_info()[1])
 
     system.dead_letters.subscribe(subscriber)
-    ref, gate, _, _ = spawn_held(system, capacity=1, overflow=policy)
+    ref, latch, _, _ = spawn_held(system, capacity=1, overflow=policy)
     first: Future[Any] = ref.ask_future("queued")  # fills the mailbox
     second: Future[Any] = ref.ask_future("overflow")  # one of the two is dropped
     dropped = second if policy is Overflow.DROP_NEWEST else first
@@ -125,6 +125,6 @@ def test_dead_letter_errors_have_no_context(system: ActorSystem, policy: Overflo
     error = raised(lambda: dropped.result(timeout=WAIT))
     assert_no_internal_context(error)
     assert handling == [None]
-    gate.release.set()
+    latch.release.set()
     kept = first if dropped is second else second
     assert kept.result(timeout=WAIT) in ("queued", "overflow")

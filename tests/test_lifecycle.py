@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 import pytest
-from support import WAIT, DeadLetterLog, Echo, Gate, assert_clean_shutdown, spawn_full
+from support import WAIT, DeadLetterLog, Echo, Latch, assert_clean_shutdown, spawn_full
 
 from backstage_threads import (
     Actor,
@@ -128,9 +128,9 @@ def test_messages_sent_after_stop_are_dead_letters(system: ActorSystem) -> None:
 def test_pending_messages_at_stop_are_dead_letters(system: ActorSystem) -> None:
     letters = DeadLetterLog()
     system.dead_letters.subscribe(letters)
-    ref, gate, log, lock = spawn_full(system, 3)
+    ref, latch, log, lock = spawn_full(system, 3)
     ref.stop()
-    gate.release.set()
+    latch.release.set()
     assert ref.wait_stopped(timeout=WAIT)
     with lock:
         assert log == ["first"]  # the message in hand completes; nothing after it
@@ -200,11 +200,11 @@ def test_lookup_rejects_malformed_paths(system: ActorSystem, path: str) -> None:
 
 
 class Fragile(Actor[str]):
-    """Counts ``inc``; ``boom`` raises; the first ``hold`` blocks on the gate."""
+    """Counts ``inc``; ``boom`` raises; the first ``hold`` blocks on the latch."""
 
-    def __init__(self, journal: Journal, gate: Gate) -> None:
+    def __init__(self, journal: Journal, latch: Latch) -> None:
         self.journal = journal
-        self.gate = gate
+        self.latch = latch
         self.count = 0
 
     def on_start(self) -> None:
@@ -215,7 +215,7 @@ class Fragile(Actor[str]):
 
     def receive(self, message: str) -> Any:
         if message == "hold":
-            self.gate.hold()
+            self.latch.hold()
         elif message == "inc":
             self.count += 1
         elif message == "boom":
@@ -227,11 +227,11 @@ class Fragile(Actor[str]):
 
 def test_default_supervision_restarts_a_failed_actor(system: ActorSystem) -> None:
     journal = Journal()
-    gate = Gate()
-    gate.release.set()
+    latch = Latch()
+    latch.release.set()
     letters = DeadLetterLog()
     system.dead_letters.subscribe(letters)
-    ref = system.spawn(lambda: Fragile(journal, gate), name="fragile")
+    ref = system.spawn(lambda: Fragile(journal, latch), name="fragile")
     ref.tell("inc")
     ref.tell("inc")
     assert ref.ask("get", timeout=WAIT) == 2
@@ -253,14 +253,14 @@ def test_default_supervision_restarts_a_failed_actor(system: ActorSystem) -> Non
 
 def test_restart_keeps_the_mailbox(system: ActorSystem) -> None:
     journal = Journal()
-    gate = Gate()
-    ref: ActorRef[str] = system.spawn(lambda: Fragile(journal, gate), pinned=True)
+    latch = Latch()
+    ref: ActorRef[str] = system.spawn(lambda: Fragile(journal, latch), pinned=True)
     ref.tell("hold")
-    assert gate.entered.wait(WAIT)
+    assert latch.entered.wait(WAIT)
     # Queued behind the failure while the actor is held.
     for message in ("inc", "boom", "inc", "inc", "inc"):
         ref.tell(message)
-    gate.release.set()
+    latch.release.set()
     assert ref.ask("get", timeout=WAIT) == 3
     assert [kind for kind, _ in journal.snapshot()] == ["start", "stop", "start"]
     assert system.dead_letters.count == 1

@@ -1,7 +1,7 @@
 """Bounded mailboxes: every overflow policy, and actor-to-actor backpressure.
 
 A mailbox is made to stay full deterministically with `spawn_full`: a pinned
-actor held inside receive (by a `Gate` the test controls) while ``capacity``
+actor held inside receive (by a `Latch` the test controls) while ``capacity``
 messages wait behind the one in hand.
 """
 
@@ -43,7 +43,7 @@ def processed(log: list[Any], lock: threading.Lock) -> list[Any]:
 
 
 def test_fail_raises_mailbox_full_error_when_full(system: ActorSystem) -> None:
-    ref, gate, log, lock = spawn_full(system, 4, overflow=Overflow.FAIL)
+    ref, latch, log, lock = spawn_full(system, 4, overflow=Overflow.FAIL)
     with pytest.raises(MailboxFullError, match="capacity 4"):
         ref.tell("rejected")
     with pytest.raises(MailboxFullError):
@@ -52,7 +52,7 @@ def test_fail_raises_mailbox_full_error_when_full(system: ActorSystem) -> None:
         ref.ask("rejected-ask", timeout=WAIT)
     # Rejected to the sender: not dead letters.
     assert system.dead_letters.count == 0
-    gate.release_and_drain(3)
+    latch.release_and_drain(3)
     assert ref.ask("after", timeout=WAIT) == "after"
     assert processed(log, lock) == ["first", 0, 1, 2, 3, "after"]
 
@@ -60,7 +60,7 @@ def test_fail_raises_mailbox_full_error_when_full(system: ActorSystem) -> None:
 def test_drop_newest_records_the_new_message_as_a_dead_letter(system: ActorSystem) -> None:
     letters = DeadLetterLog()
     system.dead_letters.subscribe(letters)
-    ref, gate, log, lock = spawn_full(system, 4, overflow=Overflow.DROP_NEWEST)
+    ref, latch, log, lock = spawn_full(system, 4, overflow=Overflow.DROP_NEWEST)
     ref.tell("dropped")  # returns: the policy never raises to the sender
     ref.tell_nowait("dropped-nowait")
     future = ref.ask_future("dropped-ask")
@@ -70,7 +70,7 @@ def test_drop_newest_records_the_new_message_as_a_dead_letter(system: ActorSyste
     assert all(dl.recipient == ref for dl in got)
     assert {dl.reason for dl in got} == {"mailbox full (DROP_NEWEST)"}
     assert system.dead_letters.count == 3
-    gate.release_and_drain(3)
+    latch.release_and_drain(3)
     assert ref.ask("after", timeout=WAIT) == "after"
     assert processed(log, lock) == ["first", 0, 1, 2, 3, "after"]
 
@@ -78,22 +78,22 @@ def test_drop_newest_records_the_new_message_as_a_dead_letter(system: ActorSyste
 def test_drop_oldest_evicts_the_oldest_to_dead_letters(system: ActorSystem) -> None:
     letters = DeadLetterLog()
     system.dead_letters.subscribe(letters)
-    gate_ref, gate, log, lock = spawn_full(system, 4, overflow=Overflow.DROP_OLDEST)
+    held_ref, latch, log, lock = spawn_full(system, 4, overflow=Overflow.DROP_OLDEST)
     # Replace the oldest queued message (0) with an ask, then evict the ask too.
-    gate_ref.tell("new-1")  # evicts 0
-    evicted_future = gate_ref.ask_future("ask")  # evicts 1
-    gate_ref.tell("new-2")  # evicts 2
-    gate_ref.tell("new-3")  # evicts 3
-    gate_ref.tell("new-4")  # evicts "new-1"
-    gate_ref.tell("new-5")  # evicts the ask
+    held_ref.tell("new-1")  # evicts 0
+    evicted_future = held_ref.ask_future("ask")  # evicts 1
+    held_ref.tell("new-2")  # evicts 2
+    held_ref.tell("new-3")  # evicts 3
+    held_ref.tell("new-4")  # evicts "new-1"
+    held_ref.tell("new-5")  # evicts the ask
     assert isinstance(evicted_future.exception(timeout=WAIT), MailboxFullError)
     got = letters.snapshot()
     assert [dl.message for dl in got] == [0, 1, 2, 3, "new-1", "ask"]
-    assert all(dl.recipient == gate_ref for dl in got)
+    assert all(dl.recipient == held_ref for dl in got)
     assert all("DROP_OLDEST" in dl.reason for dl in got)
     assert system.dead_letters.count == 6
-    gate.release_and_drain("new-5")
-    assert gate_ref.ask("after", timeout=WAIT) == "after"
+    latch.release_and_drain("new-5")
+    assert held_ref.ask("after", timeout=WAIT) == "after"
     assert processed(log, lock) == ["first", "new-2", "new-3", "new-4", "new-5", "after"]
 
 
@@ -101,7 +101,7 @@ def test_drop_oldest_evicts_the_oldest_to_dead_letters(system: ActorSystem) -> N
 def test_block_with_timeout_raises_send_timeout_error_when_no_room(
     system: ActorSystem, timeout: float
 ) -> None:
-    ref, gate, log, lock = spawn_full(system, 2, overflow=Overflow.BLOCK)
+    ref, latch, log, lock = spawn_full(system, 2, overflow=Overflow.BLOCK)
     with pytest.raises(SendTimeoutError) as excinfo:
         ref.tell("late", timeout=timeout)
     assert isinstance(excinfo.value, TimeoutError)
@@ -110,18 +110,18 @@ def test_block_with_timeout_raises_send_timeout_error_when_no_room(
     with pytest.raises(TimeoutError):
         ref.ask("late-ask", timeout=timeout)
     assert system.dead_letters.count == 0
-    gate.release.set()
+    latch.release.set()
     assert ref.ask("after", timeout=WAIT) == "after"
     assert processed(log, lock) == ["first", 0, 1, "after"]
 
 
 def test_block_waits_and_succeeds_once_the_actor_drains(system: ActorSystem) -> None:
-    ref, gate, log, lock = spawn_full(system, 2, overflow=Overflow.BLOCK)
+    ref, latch, log, lock = spawn_full(system, 2, overflow=Overflow.BLOCK)
     blocked = watch_blocked_senders(ref)
     sender, outcome = run_thread(lambda: ref.tell("waited", timeout=WAIT))
     assert blocked.wait(WAIT), "the sender never waited for room"
     assert outcome == []  # still waiting: the mailbox is full and the actor held
-    gate.release.set()
+    latch.release.set()
     sender.join(WAIT)
     assert outcome == [("ok", None)]
     assert ref.ask("after", timeout=WAIT) == "after"
@@ -130,11 +130,11 @@ def test_block_waits_and_succeeds_once_the_actor_drains(system: ActorSystem) -> 
 
 
 def test_block_without_timeout_waits_until_room(system: ActorSystem) -> None:
-    ref, gate, log, lock = spawn_full(system, 1, overflow=Overflow.BLOCK)
+    ref, latch, log, lock = spawn_full(system, 1, overflow=Overflow.BLOCK)
     blocked = watch_blocked_senders(ref)
     sender, outcome = run_thread(lambda: ref.tell("waited"))
     assert blocked.wait(WAIT)
-    gate.release.set()
+    latch.release.set()
     sender.join(WAIT)
     assert outcome == [("ok", None)]
     assert ref.ask("after", timeout=WAIT) == "after"
@@ -142,21 +142,21 @@ def test_block_without_timeout_waits_until_room(system: ActorSystem) -> None:
 
 
 def test_tell_nowait_raises_on_a_full_block_mailbox(system: ActorSystem) -> None:
-    ref, gate, log, lock = spawn_full(system, 3, overflow=Overflow.BLOCK)
+    ref, latch, log, lock = spawn_full(system, 3, overflow=Overflow.BLOCK)
     with pytest.raises(MailboxFullError, match="capacity 3"):
         ref.tell_nowait("rejected")
     assert system.dead_letters.count == 0
-    gate.release.set()
+    latch.release.set()
     assert ref.ask("after", timeout=WAIT) == "after"
     assert processed(log, lock) == ["first", 0, 1, 2, "after"]
 
 
 def test_default_capacity_is_bounded(system: ActorSystem) -> None:
     assert DEFAULT_CAPACITY == 1024
-    ref, gate, log, lock = spawn_full(system, DEFAULT_CAPACITY)
+    ref, latch, log, lock = spawn_full(system, DEFAULT_CAPACITY)
     with pytest.raises(MailboxFullError):
         ref.tell_nowait("one too many")
-    gate.release.set()
+    latch.release.set()
     assert ref.ask("after", timeout=WAIT) == "after"
     assert processed(log, lock) == ["first", *range(DEFAULT_CAPACITY), "after"]
 
@@ -171,11 +171,11 @@ def test_capacity_none_is_unbounded(system: ActorSystem, overflow: Overflow) -> 
 
 
 def test_capacity_none_never_blocks_a_held_actor(system: ActorSystem) -> None:
-    ref, gate, log, lock = spawn_held(system, capacity=None)
+    ref, latch, log, lock = spawn_held(system, capacity=None)
     for i in range(5000):
         ref.tell(i, timeout=0)
         ref.tell_nowait(-i)
-    gate.release.set()
+    latch.release.set()
     assert ref.ask("after", timeout=WAIT) == "after"
     expected = ["first"]
     for i in range(5000):
@@ -283,12 +283,12 @@ def test_a_sender_that_refills_the_queue_cannot_overtake_from_the_spill() -> Non
 def test_muted_producer_is_released_when_the_consumer_stops(system: ActorSystem) -> None:
     letters = DeadLetterLog()
     system.dead_letters.subscribe(letters)
-    ref, gate, log, lock = spawn_full(system, 2, overflow=Overflow.BLOCK)
+    ref, latch, log, lock = spawn_full(system, 2, overflow=Overflow.BLOCK)
     producer = system.spawn(lambda: BurstProducer(ref), name="producer")
     # The producer runs on a worker: its sends spill instead of blocking.
     assert producer.ask(10, timeout=WAIT) == 10
     ref.stop()
-    gate.release.set()
+    latch.release.set()
     assert ref.wait_stopped(timeout=WAIT)
     # The producer is not left muted: it still answers.
     assert producer.ask(0, timeout=WAIT) == 0
@@ -303,12 +303,12 @@ def test_blocked_sender_gets_actor_stopped_error_when_the_actor_stops(
     # call waited"; the message itself becomes a dead letter.
     letters = DeadLetterLog()
     system.dead_letters.subscribe(letters)
-    ref, gate, log, lock = spawn_full(system, 2, overflow=Overflow.BLOCK)
+    ref, latch, log, lock = spawn_full(system, 2, overflow=Overflow.BLOCK)
     blocked = watch_blocked_senders(ref)
     sender, outcome = run_thread(lambda: ref.tell("blocked", timeout=WAIT))
     assert blocked.wait(WAIT)
     ref.stop()  # queued synchronously: the actor stops after the message in hand
-    gate.release.set()
+    latch.release.set()
     assert ref.wait_stopped(timeout=WAIT)
     sender.join(WAIT)
     assert not sender.is_alive()
@@ -323,12 +323,12 @@ def test_blocked_sender_gets_actor_stopped_error_when_the_actor_stops(
 def test_blocked_ask_fails_with_actor_stopped_error_when_the_actor_stops(
     system: ActorSystem,
 ) -> None:
-    ref, gate, log, lock = spawn_full(system, 2, overflow=Overflow.BLOCK)
+    ref, latch, log, lock = spawn_full(system, 2, overflow=Overflow.BLOCK)
     blocked = watch_blocked_senders(ref)
     sender, outcome = run_thread(lambda: ref.ask("blocked-ask", timeout=WAIT))
     assert blocked.wait(WAIT)
     ref.stop()
-    gate.release.set()
+    latch.release.set()
     assert ref.wait_stopped(timeout=WAIT)
     sender.join(WAIT)
     assert len(outcome) == 1

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import WAIT, Counter, Echo, Gate, assert_clean_shutdown
+from support import WAIT, Counter, Echo, Latch, assert_clean_shutdown
 
 import backstage_threads
 from backstage_threads import DEFAULT_BUDGET, Actor, ActorSystem
@@ -61,13 +61,13 @@ class Progress:
 
 
 class Heavy(Actor[Any]):
-    def __init__(self, progress: Progress, gate: Gate) -> None:
+    def __init__(self, progress: Progress, latch: Latch) -> None:
         self.progress = progress
-        self.gate = gate
+        self.latch = latch
 
     def receive(self, message: Any) -> Any:
         if message == "hold":
-            self.gate.hold()
+            self.latch.hold()
             return None
         self.progress.processed += 1
         return self.progress.processed
@@ -89,17 +89,17 @@ def test_light_actor_gets_turns_while_a_heavy_actor_is_flooded() -> None:
     system = ActorSystem("fair", workers=1, budget=8)
     try:
         progress = Progress()
-        gate = Gate()
+        latch = Latch()
         light = system.spawn(lambda: Light(progress), name="light")
         assert light.ask("warm-up", timeout=WAIT) == 0
-        heavy = system.spawn(lambda: Heavy(progress, gate), name="heavy", capacity=None)
+        heavy = system.spawn(lambda: Heavy(progress, latch), name="heavy", capacity=None)
         # Hold the only worker inside Heavy while its whole backlog is queued.
         heavy.tell("hold")
-        assert gate.entered.wait(WAIT)
+        assert latch.entered.wait(WAIT)
         for i in range(HEAVY_MESSAGES):
             heavy.tell(i)
         reply = light.ask_future("how far?")
-        gate.release.set()
+        latch.release.set()
         seen = reply.result(timeout=WAIT)
         # Light got a turn long before Heavy's backlog was done.
         assert 0 <= seen < HEAVY_MESSAGES

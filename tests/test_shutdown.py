@@ -10,8 +10,8 @@ from support import (
     WAIT,
     DeadLetterLog,
     Echo,
-    Gate,
-    GatedRecorder,
+    Latch,
+    LatchedRecorder,
     run_thread,
     spawn_full,
     system_threads,
@@ -125,7 +125,7 @@ def test_blocked_sender_is_released_at_shutdown() -> None:
     system = ActorSystem(workers=2)
     letters = DeadLetterLog()
     system.dead_letters.subscribe(letters)
-    ref, gate, log, lock = spawn_full(system, 2)
+    ref, latch, log, lock = spawn_full(system, 2)
     # The root stops its children in spawn order: once this later sibling's
     # on_stop ran, the held actor's stop request is already queued, so releasing
     # it cannot let it drain its mailbox into the blocked sender's favour.
@@ -137,7 +137,7 @@ def test_blocked_sender_is_released_at_shutdown() -> None:
 
     shutter, reports = run_thread(lambda: system.shutdown(WAIT))
     assert sentinel_stopped.wait(WAIT)
-    gate.release.set()
+    latch.release.set()
     shutter.join(WAIT)
     sender.join(WAIT)
     assert not sender.is_alive()
@@ -162,12 +162,12 @@ def test_pending_messages_at_shutdown_are_dead_letters() -> None:
     system = ActorSystem(workers=2)
     letters = DeadLetterLog()
     system.dead_letters.subscribe(letters)
-    ref, gate, log, lock = spawn_full(system, 3)
+    ref, latch, log, lock = spawn_full(system, 3)
     sentinel_stopped = threading.Event()
     system.spawn(lambda: OnStopEvent(sentinel_stopped), name="sentinel")
     shutter, reports = run_thread(lambda: system.shutdown(WAIT))
     assert sentinel_stopped.wait(WAIT)
-    gate.release.set()
+    latch.release.set()
     shutter.join(WAIT)
     assert reports[0][0] == "ok"
     assert reports[0][1].clean
@@ -210,12 +210,12 @@ def test_calls_after_shutdown_raise_actor_system_closed_error() -> None:
 
 def test_shutdown_reports_an_actor_that_does_not_stop_in_time() -> None:
     system = ActorSystem("stuck", workers=2)
-    gate = Gate()
+    latch = Latch()
     log: list[Any] = []
     lock = threading.Lock()
-    ref = system.spawn(lambda: GatedRecorder(gate, log, lock), name="held", pinned=True)
+    ref = system.spawn(lambda: LatchedRecorder(latch, log, lock), name="held", pinned=True)
     ref.tell("first")
-    assert gate.entered.wait(WAIT)
+    assert latch.entered.wait(WAIT)
     ref.tell("queued")
     try:
         report = system.shutdown(0.2)
@@ -225,14 +225,14 @@ def test_shutdown_reports_an_actor_that_does_not_stop_in_time() -> None:
         # held actor's own thread certainly has not.
         assert "stuck-pinned-/user/held" in report.threads_alive
     finally:
-        gate.release.set()
+        latch.release.set()
     # Released after the deadline, the actor still completes its stop: its
     # queued messages are dead letters and later sends are refused, never
     # silently swallowed by an actor that nothing runs any more.
     assert ref.wait_stopped(timeout=WAIT)
     with lock:
         assert log == ["first"]
-    assert [dl.message for dl in system.dead_letters.snapshot()] == ["queued"]
+    assert [dl.message for dl in system.dead_letters.recent()] == ["queued"]
     with pytest.raises(ActorSystemClosedError):
         ref.tell("after")
     for thread in threading.enumerate():

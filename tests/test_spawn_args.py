@@ -186,7 +186,7 @@ def test_ref_status_is_the_actors_current_status(system: ActorSystem) -> None:
 
 
 def test_ref_status_on_the_manual_clock_sees_each_lifecycle_step() -> None:
-    system, _ = deterministic_system(seed=2)
+    system, _, _ = deterministic_system(seed=2)
     with system:
         ref = system.spawn(Greeter, "a", "b")
         assert ref.status is ServiceStatus.STARTING  # no turn has run yet

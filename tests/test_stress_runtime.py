@@ -296,4 +296,4 @@ def test_shutdown_under_load_accounts_for_every_attempted_send() -> None:
     assert not [t for t in threading.enumerate() if t.name.startswith("load-")]
     letters = system.dead_letters
     assert total[0] + letters.count == sum(attempted)
-    assert all(letter.reason for letter in letters.snapshot())
+    assert all(letter.reason for letter in letters.recent())

@@ -45,13 +45,13 @@ class Appender(Actor[int]):
 
 def interleaving(seed: int) -> list[str]:
     log: list[str] = []
-    system, _ = deterministic_system(seed)
+    system, _, scheduler = deterministic_system(seed)
     with system:
         refs = [system.spawn(lambda n=n: Appender(n, log), name=n) for n in "abcd"]
         for i in range(5):
             for ref in refs:
                 ref.tell(i)
-        system._scheduler.run_until_idle()  # type: ignore[attr-defined]
+        scheduler.run_until_idle()
     return log
 
 
@@ -77,7 +77,7 @@ def test_livelock_is_reported_with_the_seed() -> None:
         scheduler.run_until_idle()
     scheduler.max_turns = 10_000_000
     ref.stop()
-    system._scheduler.run_once()  # the stop is processed at the start of the next turn
+    scheduler.run_once()  # the stop is processed at the start of the next turn
     assert ref.wait_stopped(timeout=1)
     assert system.shutdown(1).clean
 
@@ -87,7 +87,7 @@ def test_ask_to_a_stopped_actor_fails_at_once() -> None:
         def receive(self, message: Any) -> None:
             return None
 
-    system, _ = deterministic_system(seed=1)
+    system, _, _ = deterministic_system(seed=1)
     with system:
         ref = system.spawn(Silent)
         assert ref.ask("x", timeout=1) is None
@@ -107,7 +107,7 @@ def test_ask_that_nobody_can_answer_yet_raises_instead_of_hanging() -> None:
             return "up"
 
     escalate_later = SupervisorStrategy(lambda e: RestartAfter(10.0, jitter=0.0))
-    system, clock = deterministic_system(seed=3)
+    system, clock, _ = deterministic_system(seed=3)
     with system:
 
         class Sup(Actor[Any]):
@@ -329,7 +329,7 @@ def test_plugin_reports_the_seed_and_is_opt_in(tmp_path: Path) -> None:
 
 
 def test_directive_resume_on_manual_clock_system() -> None:
-    system, clock = deterministic_system(seed=11)
+    system, clock, _ = deterministic_system(seed=11)
     with system:
 
         class Keeps(Actor[Any]):

@@ -166,7 +166,7 @@ def test_factory_returning_a_non_actor_fails_the_actor(returned: Any) -> None:
         assert isinstance(cause, TypeError)
         assert repr(returned) in str(cause)
         assert "not an Actor" in str(cause)
-        letters = [dl for dl in system.dead_letters.snapshot() if dl.recipient == bad]
+        letters = [dl for dl in system.dead_letters.recent() if dl.recipient == bad]
         assert [dl.message for dl in letters] == ["never processed"]
         assert system.failure is None
         assert system.spawn(Echo).ask("still works", timeout=WAIT) == "still works"

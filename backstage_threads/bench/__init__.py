@@ -1,6 +1,6 @@
 """Benchmarks of backstage_threads against Pykka, run as ``python -m backstage_threads.bench``.
 
-Nine scenarios after Savina and skynet (DESIGN.md section 5): count, fan-in,
+Nine scenarios after the Savina suite and skynet: count, fan-in,
 ping-pong, ask, cpu, skynet, spawn, fairness and idle. Each runs in a fresh
 `ActorSystem` that must shut down cleanly; Pykka, when installed, runs the
 equivalent workload in the same process, so every figure is read against a

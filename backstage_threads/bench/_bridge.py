@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import janus
@@ -63,47 +64,44 @@ def async_to_sync(workers: int | None, n: int) -> float:
 def janus_sync_to_async(n: int) -> float:
     """Raw janus: a thread puts ``n`` items, a coroutine gets them; items/s."""
 
-    async def main() -> float:
-        queue: janus.Queue[int] = janus.Queue()
-        start = time.perf_counter()
+    def produce(queue: janus.SyncQueue[int]) -> None:
+        for i in range(n):
+            queue.put(i)
 
-        def produce() -> None:
-            for i in range(n):
-                queue.sync_q.put(i)
-
-        thread = threading.Thread(target=produce)
-        thread.start()
+    async def consume(queue: janus.AsyncQueue[int]) -> None:
         for _ in range(n):
-            await queue.async_q.get()
-        elapsed = time.perf_counter() - start
-        thread.join(timeout=30)
-        await queue.aclose()
-        return n / elapsed
+            await queue.get()
 
-    return asyncio.run(main())
+    return n / asyncio.run(_janus_seconds(produce, consume))
 
 
 def janus_async_to_sync(n: int) -> float:
     """Raw janus: a coroutine puts ``n`` items, a thread gets them; items/s."""
 
-    async def main() -> float:
-        queue: janus.Queue[int] = janus.Queue()
-        done = threading.Event()
+    def consume(queue: janus.SyncQueue[int]) -> None:
+        for _ in range(n):
+            queue.get()
 
-        def consume() -> None:
-            for _ in range(n):
-                queue.sync_q.get()
-            done.set()
-
-        thread = threading.Thread(target=consume)
-        start = time.perf_counter()
-        thread.start()
+    async def produce(queue: janus.AsyncQueue[int]) -> None:
         for i in range(n):
-            await queue.async_q.put(i)
-        await asyncio.to_thread(done.wait, 300)
-        elapsed = time.perf_counter() - start
-        thread.join(timeout=30)
-        await queue.aclose()
-        return n / elapsed
+            await queue.put(i)
 
-    return asyncio.run(main())
+    return n / asyncio.run(_janus_seconds(consume, produce))
+
+
+async def _janus_seconds(
+    on_thread: Callable[[janus.SyncQueue[int]], None],
+    on_loop: Callable[[janus.AsyncQueue[int]], Awaitable[None]],
+) -> float:
+    """Seconds until both ends of one janus queue are done: a thread's and the loop's."""
+    queue: janus.Queue[int] = janus.Queue()
+    thread = threading.Thread(target=on_thread, args=(queue.sync_q,))
+    start = time.perf_counter()
+    thread.start()
+    await on_loop(queue.async_q)
+    await asyncio.to_thread(thread.join, 300)  # the thread's end is done too
+    elapsed = time.perf_counter() - start
+    if thread.is_alive():
+        raise RuntimeError("the janus benchmark's thread did not finish within 300 s")
+    await queue.aclose()
+    return elapsed

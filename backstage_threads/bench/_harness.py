@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .._system import ActorSystem
+from .. import ActorSystem
 
 __all__ = [
     "FLUSH",
@@ -68,7 +68,7 @@ class Sizes:
     idle_seconds: float
 
 
-#: The sizes the brief asks for (Savina-like; skynet is the classic 1M tree).
+#: The full sizes (Savina-like; skynet is the classic 1M tree).
 FULL = Sizes(
     count=1_000_000,
     # Pykka queues ~140k tells/s here (3.11): 200k keep it near 1.5 s.
@@ -78,7 +78,7 @@ FULL = Sizes(
     # 8 x 20k for Pykka, for the same reason.
     fan_in_each_pykka=20_000,
     ping_pong=200_000,
-    # Pykka manages ~23k hops/s (DESIGN.md section 2): 20k hops keep it near 1 s.
+    # Pykka manages ~23k hops/s: 20k hops keep it near 1 s.
     ping_pong_pykka=20_000,
     asks=20_000,
     # Pykka's ask costs ~84 us: 5k asks keep it under half a second.
@@ -88,7 +88,7 @@ FULL = Sizes(
     cpu_actors=8,
     skynet=1_000_000,
     spawn=100_000,
-    # DESIGN.md: Pykka needs ~0.4-0.8 s to start 2,000 actors (one thread each).
+    # Pykka needs ~0.4-0.8 s to start 2,000 actors (one thread each).
     spawn_pykka=2_000,
     flood=1_000_000,
     # Pykka queues ~500k tells/s; 200k keep its flood near the length of ours.

@@ -15,8 +15,7 @@ from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
-from .._actor import Actor
-from .._ref import ActorRef
+from .. import Actor, ActorRef
 from ._harness import FLUSH, WAIT, check, fresh_system, rss_bytes, spin, timed
 from ._workloads import (
     idle_cpu_percent,
@@ -54,12 +53,7 @@ class _Counter(Actor[Any]):
 
 
 class _Echo(Actor[Any]):
-    def receive(self, message: Any) -> Any:
-        return message
-
-
-class _Idle(Actor[Any]):
-    """Handles no message except the flush ask."""
+    """Replies with what it gets; sent nothing (or only the flush ask), an idle actor."""
 
     def receive(self, message: Any) -> Any:
         return message
@@ -214,7 +208,7 @@ def spawn_idle(workers: int | None, actors: int) -> tuple[float, float, float | 
     with fresh_system(workers, "spawn") as system:
         before = rss_bytes()
         with timed() as elapsed:
-            refs = [system.spawn(_Idle) for _ in range(actors)]
+            refs = [system.spawn(_Echo) for _ in range(actors)]
             refs[-1].ask(FLUSH, timeout=WAIT)
         after = rss_bytes()
         del refs
@@ -225,7 +219,7 @@ def spawn_idle(workers: int | None, actors: int) -> tuple[float, float, float | 
         with fresh_system(workers, "spawn-traced") as system:
             gc.collect()
             base = tracemalloc.get_traced_memory()[0]
-            traced = [system.spawn(_Idle) for _ in range(actors)]
+            traced = [system.spawn(_Echo) for _ in range(actors)]
             traced[-1].ask(FLUSH, timeout=WAIT)
             gc.collect()
             # The benchmark's own list of refs is not part of an actor's cost.
@@ -253,5 +247,5 @@ def fairness(workers: int | None, flood: int) -> list[float]:
 def idle_cpu(workers: int | None, actors: int, seconds: float) -> float:
     """Percent of one core the process burns while ``actors`` actors sit idle."""
     with fresh_system(workers, "idle") as system:
-        refs = [system.spawn(_Idle) for _ in range(actors)]
+        refs = [system.spawn(_Echo) for _ in range(actors)]
         return idle_cpu_percent(refs, seconds)

@@ -104,6 +104,12 @@ def _best(measure: Callable[[], float], pick: Callable[[list[float]], float] = m
     return pick([measure() for _ in range(BEST_OF)])
 
 
+def _with_floor(rows: list[Row], name: str, floor: float, note: str) -> list[Row]:
+    """``rows`` and one more: what the same work costs on bare threads (see _floor)."""
+    first = rows[0]
+    return [*rows, Row(first.scenario, name, first.unit, floor, note=note)]
+
+
 def ping_pong(config: Config) -> list[Row]:
     hops, pykka_hops = config.sizes.ping_pong, config.sizes.ping_pong_pykka
     rows = _versus(
@@ -115,17 +121,12 @@ def ping_pong(config: Config) -> list[Row]:
         lambda peer: _best(lambda: peer.ping_pong(pykka_hops)),
         Target("ratio", ">=", 20),
     )
-    floor = _best(lambda: trampoline_ping_pong(hops))
-    rows.append(
-        Row(
-            "ping-pong",
-            "floor: the same hops on a bare one-thread trampoline",
-            "hops/s",
-            floor,
-            note="an upper bound for any thread-safe runtime on this interpreter (see _floor)",
-        )
+    return _with_floor(
+        rows,
+        "floor: the same hops on a bare one-thread trampoline",
+        _best(lambda: trampoline_ping_pong(hops)),
+        "an upper bound for any thread-safe runtime on this interpreter (see _floor)",
     )
-    return rows
 
 
 def ask(config: Config) -> list[Row]:
@@ -139,17 +140,12 @@ def ask(config: Config) -> list[Row]:
         lambda peer: _best(lambda: peer.ask_round_trip(pykka_asks), min),
         Target("ratio", "<=", 0.5),
     )
-    floor = _best(lambda: thread_round_trip(asks), min)
-    rows.append(
-        Row(
-            "ask",
-            "floor: a token to another thread and back over two bare locks",
-            "us",
-            floor,
-            note="the least a hand-off between parking threads costs here (see _floor)",
-        )
+    return _with_floor(
+        rows,
+        "floor: a token to another thread and back over two bare locks",
+        _best(lambda: thread_round_trip(asks), min),
+        "the least a hand-off between parking threads costs here (see _floor)",
     )
-    return rows
 
 
 def cpu(config: Config) -> list[Row]:

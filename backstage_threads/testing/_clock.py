@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from .._validate import check_timeout
 
 if TYPE_CHECKING:
-    from .._timers import TimerService
+    from .._clock import Timers
 
 __all__ = ["ManualClock"]
 
@@ -17,7 +17,8 @@ class ManualClock:
     """A clock for tests: `advance` moves it and fires what falls due, in order.
 
     Pass it to ``ActorSystem(clock=...)`` (the testing kit does): timers,
-    receive timeouts and restart backoff then obey it and no timer thread runs.
+    receive timeouts and restart backoff then obey it and no timer thread runs
+    (it implements `Clock.attach` by keeping the timers and firing them itself).
 
     Thread safety: `now` may be read from any thread; `advance` is meant for the
     test's own thread.
@@ -25,18 +26,19 @@ class ManualClock:
 
     def __init__(self, start: float = 0.0) -> None:
         self._now = float(start)
-        # Guards _services (systems attach their timer service lazily).
+        # Guards _services (each system attaches its timer service when created).
         self._lock = threading.Lock()
-        self._services: list[TimerService] = []
+        self._services: list[Timers] = []
 
     def now(self) -> float:
         return self._now
 
-    def attach(self, service: TimerService) -> None:
-        """Called by a timer service that reads this clock."""
+    def attach(self, timers: Timers) -> bool:
+        """Keep ``timers`` to fire as `advance` moves the time; True: no timer thread."""
         with self._lock:
-            if service not in self._services:
-                self._services.append(service)
+            if timers not in self._services:
+                self._services.append(timers)
+        return True
 
     def advance(self, seconds: float) -> int:
         """Move time forward, firing every timer that falls due, earliest first.

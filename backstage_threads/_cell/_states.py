@@ -1,0 +1,62 @@
+"""The states, system-message kinds and markers the cell's layers share."""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "CHILD_FAILED",
+    "CHILD_STATUS",
+    "CHILD_TERMINATED",
+    "CRASHED",
+    "EMPTY",
+    "FAILED",
+    "NEW",
+    "ON_RESTART",
+    "ON_START",
+    "ON_STOP",
+    "PENDING",
+    "RESTART",
+    "RESTARTING",
+    "RESUME",
+    "RUNNING",
+    "STOP",
+    "STOPPED",
+    "STOPPING",
+    "STOP_TIMEOUT",
+    "SUSPEND",
+    "UNWATCH",
+    "WATCH",
+]
+
+# Lifecycle states. Invariant: transitions only go forward, except
+# FAILED -> RUNNING (resume or restart).
+NEW: Final = "new"  # created, on_start not yet run
+RUNNING: Final = "running"
+FAILED: Final = "failed"  # suspended until the parent's directive
+RESTARTING: Final = "restarting"  # waiting for its children to stop, then a new start
+STOPPING: Final = "stopping"  # waiting for children, then on_stop
+STOPPED: Final = "stopped"
+
+# System message kinds; each system message is a (kind, payload) tuple.
+STOP: Final = 1
+CHILD_TERMINATED: Final = 2
+CHILD_FAILED: Final = 3
+RESUME: Final = 4
+RESTART: Final = 5
+WATCH: Final = 6
+UNWATCH: Final = 7
+SUSPEND: Final = 8
+CHILD_STATUS: Final = 9
+STOP_TIMEOUT: Final = 10
+CRASHED: Final = 11  # the runtime raised outside this actor's turn (payload: the error)
+
+# `_outcome` while an async actor's hook or batch coroutine is running.
+PENDING: Final = object()
+# "No message" in the turn loop (None is a valid message).
+EMPTY: Final = object()
+# The "messages" of outcomes that settle async lifecycle hooks: an on_start,
+# an on_stop while stopping, an on_stop while restarting.
+ON_START: Final = object()
+ON_STOP: Final = object()
+ON_RESTART: Final = object()

@@ -1,0 +1,274 @@
+"""`ActorCell`: the turn loop, the per-message path and the mailbox's hooks.
+
+Turns:
+    Whoever sets the mailbox's "scheduled" flag submits the cell to its
+    dispatcher; the thread that runs the turn is the only one that touches the
+    actor instance, and it hands the flag on (or releases it) at the end.
+    Invariant: at most one thread runs a cell's turn at a time, and each turn
+    happens-after the previous one (the flag's release/acquire orders them), so
+    actor state needs no lock.
+
+A turn settles a finished coroutine (``_handoff``), starts a new actor, handles
+system messages (``_lifecycle``), then runs up to ``budget`` messages and ends:
+parked while muted (``_muting``) or while a coroutine runs, else releasing the
+flag and re-checking once for work that arrived meanwhile.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .._context import ActorContext
+from .._envelope import Ask, settle_error, settle_result
+from .._errors import ActorStoppedError, ActorSystemClosedError
+from .._factory import Factory
+from .._local import current
+from .._mailbox import fail_ask
+from .._overflow import Overflow
+from .._ref import ActorRef
+from .._request import Adapted
+from .._status import ServiceStatus
+from ._handoff import AsyncHandoff
+from ._states import EMPTY, NEW, RUNNING, STOPPED, WATCH
+
+if TYPE_CHECKING:
+    from .._system import ActorSystem
+
+__all__ = ["ActorCell"]
+
+
+class ActorCell(AsyncHandoff, ActorContext):
+    """Runtime state of one actor; as an `ActorContext`, what its hooks see.
+
+    The fields live in the layers it is built from (each declares its own
+    ``__slots__``): mailbox, identity, system queue, muting, watching,
+    lifecycle, async hand-off. A cell has no ``__dict__``.
+    """
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        system: ActorSystem,
+        parent: ActorCell | None,
+        name: str,
+        factory: Factory,
+        capacity: int | None,
+        overflow: Overflow,
+        dispatch: Callable[[ActorCell], None],
+    ) -> None:
+        super().__init__(capacity, overflow)
+        self._system = system
+        self._parent = parent
+        self._name = name
+        self._path = f"{parent._path}/{name}" if parent is not None else f"/{name}"
+        self._factory = factory
+        self._dispatch = dispatch
+        self._actor = None
+        self._ref = ActorRef(self)
+        self._state = NEW
+        # Created with the first system message (under the system's lazy guard):
+        # most actors never get one, and an idle actor must stay small. The
+        # first turn starts the actor because its state is NEW.
+        self._sys = None
+        # Guarded by the system's tree lock; None until the first child.
+        self._children = None
+        # The mailbox this actor is muted on, set and cleared by its own turn.
+        self._mute_target = None
+        # Two-party handshake between a parked turn's end and its resumption.
+        self._handshake = None
+        self._stop_reason = "actor stopped"
+        # Created by the first waiter (under the tree lock), set at STOPPED.
+        self._stopped_event = None
+        self.restarts = 0
+        # Monotonic times of recent restarts; kept by the parent's strategy.
+        self._restart_log = None
+        self._status = ServiceStatus.STARTING
+        self._status_since = time.time()
+        # The three below are touched only by the thread holding the scheduled
+        # flag (the actor's own turn), so they need no lock.
+        self._watchers = None
+        self._timers = None
+        self._receive_timeout = None
+        self._last_active = 0.0
+        # True when the actor overrides derive_status (set at instantiation).
+        self._derives = False
+        # Fires if the children take longer than the system allows to stop.
+        self._stop_timer = None
+        # Async actors only: the event-loop bridge, and the outcome of the
+        # batch or on_start coroutine in flight: None, PENDING, or, once it has
+        # ended, (item, error) where item is ON_START or the message in hand.
+        self._bridge = None
+        self._outcome = None
+
+    def _run_turn(self, budget: int) -> int:
+        """Run one turn of at most ``budget`` messages; return how many ran.
+
+        Called only by the thread that holds the scheduled flag; hands the flag on
+        (by resubmitting) or releases it before returning.
+        """
+        processed = 0
+        try:
+            current.cell = self
+            if self._mute_target is not None:
+                self._mute_target = None  # the last mute episode has ended
+            if self._outcome is not None:
+                self._settle_outcome()
+            if self._state is NEW:
+                self._start()  # the first turn after spawn
+            if self._sys and self._outcome is None:
+                self._handle_system()
+            state = self._state
+            if state is RUNNING and self._outcome is None:  # (not while a hook coroutine runs)
+                processed = (
+                    self._process(budget) if self._bridge is None else self._process_async(budget)
+                )
+            elif state is STOPPED:
+                self._drain(self._stop_reason)
+        except BaseException as exc:  # noqa: BLE001 - a runtime bug must not kill the worker
+            self._crashed(exc)
+        finally:
+            current.cell = None
+        # Blocked and muted senders get the room only when no system message is
+        # pending: a pending stop must turn them away, not let them in.
+        if (self._waiters or self._muted) and not self._sys:
+            self._room_made()
+        if processed and self._receive_timeout is not None:
+            self._last_active = self._system._timers.clock.now()
+        # End of turn, inlined: this runs once per turn, once per hop in a ping-pong.
+        target = self._mute_target
+        if target is not None and self._park_muted(target):
+            return processed  # the target reschedules us; we keep the scheduled flag
+        if self._outcome is not None and self._arrive():
+            return processed  # the loop reschedules us when the coroutine ends
+        # Release, then look for work: a sender that enqueued before the release
+        # failed to take the flag and relies on this check. (Checking before the
+        # release too would only save a release/acquire pair on a turn that ran
+        # out of budget, at the cost of a dozen reads on every other turn.)
+        self._scheduled.release()
+        if (self._queue or self._sys or self._spill or self._outcome is not None) and (
+            self._has_work() and self._scheduled.acquire(False)
+        ):
+            self._dispatch(self)
+        return processed
+
+    def _process(self, budget: int) -> int:
+        # The per-message hot path: keep it free of locks and allocations.
+        actor = self._actor
+        assert actor is not None
+        receive = actor.receive
+        queue = self._queue
+        pop = queue.popleft
+        count = 0
+        while count < budget:
+            # Test before popping: a caught IndexError costs far more than a
+            # truth test, and every turn (one message per turn in a ping-pong)
+            # ends by finding the queue empty.
+            item: object = EMPTY
+            if queue:
+                try:
+                    item = pop()
+                except IndexError:
+                    pass  # a DROP_OLDEST sender evicted the last one meanwhile
+            if item is EMPTY:
+                spill = self._spill
+                if not spill:
+                    break
+                if queue:
+                    # A sender filled the queue after our check and may then
+                    # have spilled: its queued messages come first. The head
+                    # seen above predates the re-check, so it is older than
+                    # anything its own sender has queued since (see Mailbox).
+                    continue
+                item = spill.popleft()  # only this thread pops: cannot be empty
+            count += 1
+            # One type() call per message for both envelope checks (mypy cannot
+            # narrow through the local, hence the annotated aliases).
+            kind = type(item)
+            if kind is Ask:
+                ask: Ask = item  # type: ignore[assignment]
+                try:
+                    result = receive(ask.message)
+                except BaseException as exc:  # noqa: BLE001 - reported to the supervisor
+                    # Tell the supervisor first: once the asker sees the error,
+                    # the failure is already queued for the parent.
+                    error = self._as_exception(exc, "receive")
+                    self._fail(error, ask.message, "receive")
+                    settle_error(ask.reply, error)
+                    break
+                settle_result(ask.reply, result)
+            else:
+                try:
+                    if kind is Adapted:  # a context.ask outcome: adapt it in this turn
+                        adapted: Adapted = item  # type: ignore[assignment]
+                        item = adapted.open()
+                    receive(item)
+                except BaseException as exc:  # noqa: BLE001 - reported to the supervisor
+                    self._fail(self._as_exception(exc, "receive"), item, "receive")
+                    break
+            # Read the attribute, not a local: the list may be created mid-turn.
+            if self._sys or self._mute_target is not None:
+                break
+        return count
+
+    def _run_stopped(self) -> None:
+        """The dispatcher of a stopped actor: dead-letter late messages inline.
+
+        Installed by `_finish_stop` before the final turn releases the scheduled
+        flag, so every later flag holder sees it (the release/acquire pair orders
+        the write) and no pool or pinned thread is needed after the stop.
+        """
+        while True:
+            while self._sys:
+                kind, payload = self._sys.pop(0)  # (never None once truthy)
+                if kind == WATCH:  # other lifecycle messages mean nothing now
+                    self._notify_watcher(payload)
+            self._drain(self._stop_reason)
+            self._scheduled.release()
+            if not self._has_work() or not self._scheduled.acquire(False):
+                return
+
+    def _turn_after_shutdown(self) -> None:
+        """The pool has stopped: dead-letter what is queued, then free the flag."""
+        self._drain("actor system shut down")
+        self._scheduled.release()
+
+    def _has_work(self) -> bool:
+        if self._sys or self._outcome is not None:
+            return True
+        if self._state is RUNNING or self._state is STOPPED:
+            return bool(self._queue) or bool(self._spill)
+        return False
+
+    def _as_cell(self) -> ActorCell:
+        return self
+
+    # -- the mailbox's hooks ----------------------------------------------------------
+
+    def _discard(self, message: object, reason: str, error: BaseException) -> None:
+        self._system.dead_letters.record(self._ref, fail_ask(message, error), reason)
+
+    def _reject_closed(self, message: object) -> None:
+        reason = self._stop_reason
+        system = self._system
+        error = system._closed_error(
+            ActorStoppedError, f"{self._path} has stopped; message not delivered"
+        )
+        system.dead_letters.record(self._ref, fail_ask(message, error), reason)
+        if system._closed:
+            raise system._closed_error(
+                ActorSystemClosedError,
+                f"cannot send to {self._path}: actor system {system.name!r} has shut down",
+            )
+
+    def _lazy_lock(self) -> threading.Lock:
+        return self._system._lazy_guard
+
+    def _describe(self) -> str:
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"<ActorCell {self._path} {self._state}>"
