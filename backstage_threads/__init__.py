@@ -20,7 +20,7 @@ from ._app import Application
 from ._clock import Clock, MonotonicClock
 from ._context import ActorContext
 from ._deadletters import DeadLetter, DeadLetters
-from ._dispatcher import Dispatcher
+from ._dispatcher import Dispatcher, WorkerStatistics
 from ._errors import (
     ActorFailedError,
     ActorInitializationError,
@@ -38,7 +38,7 @@ from ._mailbox import DEFAULT_CAPACITY
 from ._overflow import Overflow
 from ._ref import ActorRef
 from ._request import Response
-from ._scheduler import DEFAULT_BUDGET, WorkerStatistics
+from ._scheduler import DEFAULT_BUDGET
 from ._signals import ReceiveTimeout, Terminated
 from ._status import ServiceStatus, StatusNode
 from ._subscription import Subscription

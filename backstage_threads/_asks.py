@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._errors import DeadlockError
 
 if TYPE_CHECKING:
-    from ._cell import ActorCell
     from ._envelope import Ask, Reply
 
 __all__ = ["WaitForGraph", "remaining"]
@@ -36,23 +36,41 @@ def remaining(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
+T = TypeVar("T")
+
+
+class Party(Protocol):
+    """An actor on either end of a blocking ask (a cell)."""
+
+    @property
+    def _path(self) -> str: ...
+
+
+class Target(Party, Protocol):
+    """The actor asked: it takes the ask into its mailbox."""
+
+    def _post(self, message: object, timeout: float | None) -> None: ...
+
+
 class WaitForGraph:
     """Which actor's turn is blocked asking which actor, for one actor system.
 
     Thread safety: every method may be called from any thread.
     """
 
-    __slots__ = ("_edges", "_lock")
+    __slots__ = ("_blocking", "_edges", "_lock")
 
-    def __init__(self) -> None:
-        # Guards _edges: asker cell -> the cell its blocked turn waits on.
+    def __init__(self, blocking: Callable[[Callable[[], Any]], Any]) -> None:
+        # The dispatcher's managed-blocking call (`Scheduler.blocking`).
+        self._blocking = blocking
+        # Guards _edges: asker -> the actor its blocked turn waits on.
         self._lock = threading.Lock()
-        self._edges: dict[ActorCell, ActorCell] = {}
+        self._edges: dict[Party, Party] = {}
 
     def ask(
         self,
-        asker: ActorCell,
-        target: ActorCell,
+        asker: Party,
+        target: Target,
         item: Ask,
         reply: Reply,
         timeout: float | None,
@@ -67,18 +85,15 @@ class WaitForGraph:
         self._enter(asker, target)
         try:
             target._post(item, timeout)  # from a pool worker: spills, never blocks
-            scheduler = asker._system._scheduler
-            return scheduler.blocking(
-                lambda: reply.wait(remaining(deadline), target._path, timeout)
-            )
+            return self._blocking(lambda: reply.wait(remaining(deadline), target._path, timeout))
         finally:
             with self._lock:
                 self._edges.pop(asker, None)
 
-    def _enter(self, asker: ActorCell, target: ActorCell) -> None:
+    def _enter(self, asker: Party, target: Party) -> None:
         with self._lock:
-            chain: list[ActorCell] = []
-            node: ActorCell | None = target
+            chain: list[Party] = []
+            node: Party | None = target
             while node is not None and node is not asker:
                 chain.append(node)
                 node = self._edges.get(node)

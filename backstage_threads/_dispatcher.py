@@ -8,15 +8,50 @@ thread that drives it, through ``current.driver`` (see ``_local.py``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
-if TYPE_CHECKING:
-    from ._cell import ActorCell
-    from ._scheduler import WorkerStatistics
+from ._errors import ActorFailedError
 
-__all__ = ["Dispatcher"]
+__all__ = ["Dispatcher", "Runnable", "WorkerStatistics"]
 
 T = TypeVar("T")
+
+
+class Runnable(Protocol):
+    """What a dispatcher runs: an actor cell whose scheduled flag the submitter holds."""
+
+    def _run_turn(self, budget: int) -> int:
+        """Run one turn of at most ``budget`` messages; hand the flag on or release it."""
+        ...
+
+    def _turn_after_shutdown(self) -> None:
+        """The dispatcher has stopped: dead-letter what is queued, free the flag."""
+        ...
+
+    #: The actor's path, for reports.
+    _path: str
+
+    def _worker_died(self, error: ActorFailedError) -> None:
+        """The thread running it died outside its turn: fail it in its next turn."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerStatistics:
+    """Counters of one worker thread (a snapshot)."""
+
+    name: str
+    turns: int
+    messages: int
+    steals: int
+    parks: int
+    #: Times this worker's thread died of an internal error and was replaced.
+    deaths: int = 0
+    #: True for a spare started while another worker was blocked.
+    spare: bool = False
+    #: False for the entry that sums the counters of spares that retired.
+    alive: bool = True
 
 
 class Dispatcher(Protocol):
@@ -40,7 +75,7 @@ class Dispatcher(Protocol):
         """Start the threads, if any."""
         ...
 
-    def submit(self, cell: ActorCell) -> None:
+    def submit(self, cell: Runnable) -> None:
         """Queue ``cell`` for a turn; the caller holds its scheduled flag."""
         ...
 

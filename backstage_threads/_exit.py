@@ -8,18 +8,20 @@ failed first and its error, chained to that error, unless the block is already
 raising (its exception is not replaced).
 
 Forgotten systems:
-
-A script that never calls ``shutdown()`` (nor leaves a ``with ActorSystem()``
-block) must still exit. As `concurrent.futures.thread` does, one hook is
-registered at import with ``threading._register_atexit``, which runs when the
-main thread has finished and *before* the interpreter joins non-daemon
-threads (a plain `atexit` hook runs after that join, too late). Each system
-adds itself to a weak set when it starts and drops out when its shutdown
-returns. At exit the hook warns with a `ResourceWarning` naming each system
-that was never shut down (as an unclosed file does; shown with ``-W
-always::ResourceWarning`` or ``-X dev``) and shuts every one still in the set
-down gracefully, bounded by its ``shutdown_timeout``, one after the other.
-Ctrl-C during that stop forces the exit (see ``_interrupt.py``).
+    A script that never calls ``shutdown()`` (nor leaves a ``with
+    ActorSystem()`` block) must still exit. As `concurrent.futures.thread` does,
+    one hook is registered at import with ``threading._register_atexit``, which
+    runs when the main thread has finished and *before* the interpreter joins
+    non-daemon threads (a plain `atexit` hook runs after that join, too late).
+    Each system adds itself to a weak set when it starts and drops out when its
+    shutdown returns. At exit the hook warns with a `ResourceWarning` naming
+    each system that was never shut down (as an unclosed file does; shown with
+    ``-W always::ResourceWarning`` or ``-X dev``) and shuts every one still in
+    the set down gracefully, bounded by its ``shutdown_timeout``, one after the
+    other. Ctrl-C during that stop forces the exit (see ``_interrupt.py``).
+    Python 3.12 starts no new thread that late in the exit, so that stop reports
+    from the main thread and a timer it would need stays unfired (the stop is
+    bounded anyway).
 
 Why the system's threads are daemon threads:
     The explicit shutdown (``shutdown()``, ``with``, or this hook) closes,

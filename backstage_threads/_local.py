@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from ._cell import ActorCell
+__all__ = ["TurnOwner", "current"]
 
-__all__ = ["current"]
+
+class TurnOwner(Protocol):
+    """The actor whose turn a thread runs, as the layers below the cell see it.
+
+    (The actor cell satisfies it; this module sits below the cell and must
+    not import it.)
+    """
+
+    @property
+    def _path(self) -> str: ...
+
+    @property
+    def _mute_target(self) -> object | None: ...
 
 
 class _Current(threading.local):
@@ -29,7 +40,7 @@ class _Current(threading.local):
 
     on_worker: bool = False
     on_loop: bool = False
-    cell: ActorCell | None = None
+    cell: TurnOwner | None = None
     driver: Callable[[Callable[[], bool]], bool] | None = None
 
 

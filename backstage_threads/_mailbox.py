@@ -51,17 +51,20 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from ._envelope import Ask, settle_error
 from ._errors import ActorStoppedError, MailboxFullError, SendTimeoutError
-from ._local import current
+from ._local import TurnOwner, current
 from ._overflow import Overflow
 
-if TYPE_CHECKING:
-    from ._cell import ActorCell
-
 __all__ = ["DEFAULT_CAPACITY", "Mailbox", "ThreadWaiter", "WaiterQueue"]
+
+
+class MutedSender(Protocol):
+    """An actor muted on this mailbox (a cell): the consumer resumes it."""
+
+    def _unmute(self) -> None: ...
 
 
 class _Waiter(Protocol):
@@ -170,7 +173,7 @@ class Mailbox:
         # AsyncWaiter for a coroutine), admitted in order as room appears.
         self._waiters: WaiterQueue | None = None
         # Actor cells muted because they spilled into this mailbox.
-        self._muted: deque[ActorCell] | None = None
+        self._muted: deque[MutedSender] | None = None
 
     # Submits the actor for a turn: the pool's submit, a pinned thread's, or the
     # stopped-actor drain. Set by the cell; called by whoever takes the flag.
@@ -190,7 +193,7 @@ class Mailbox:
     def _describe(self) -> str:
         raise NotImplementedError
 
-    def _mute_sender(self, sender: ActorCell) -> None:
+    def _mute_sender(self, sender: TurnOwner) -> None:
         raise NotImplementedError
 
     # -- producer side -----------------------------------------------------------
@@ -280,7 +283,8 @@ class Mailbox:
 
     def _spill_from_worker(self, message: object) -> None:
         sender = current.cell
-        if sender is not None and sender is not self and sender._mute_target is None:
+        me: object = self  # (a sending cell is a Mailbox too)
+        if sender is not None and sender is not me and sender._mute_target is None:
             # Register the mute before the message lands, so the turn that
             # consumes the message (or the drain after a stop) sees it.
             self._mute_sender(sender)
@@ -455,7 +459,7 @@ class Mailbox:
             waiter.release()
 
     @staticmethod
-    def _unmute_all(muted: deque[ActorCell]) -> None:
+    def _unmute_all(muted: deque[MutedSender]) -> None:
         while True:
             try:
                 sender = muted.popleft()

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import threading
 from queue import SimpleQueue
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from ._dispatcher import Runnable
 from ._errors import ActorFailedError
 from ._local import current
 from ._report import report_uncaught
 
-if TYPE_CHECKING:
-    from ._cell import ActorCell
-
 __all__ = ["PinnedThread"]
+
+
+class PinnedCell(Runnable, Protocol):
+    """What a pinned thread runs: a cell that can say whether it has stopped."""
+
+    @property
+    def is_alive(self) -> bool: ...
 
 
 class PinnedThread:
@@ -31,14 +36,14 @@ class PinnedThread:
 
     def __init__(self, name: str, budget: int) -> None:
         self._budget = budget
-        self._queue: SimpleQueue[ActorCell | None] = SimpleQueue()
+        self._queue: SimpleQueue[PinnedCell | None] = SimpleQueue()
         # daemon: a last resort behind the bounded shutdown, see _exit.py
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self.thread.start()
 
-    def submit(self, cell: ActorCell) -> None:
+    def submit(self, cell: PinnedCell) -> None:
         self._queue.put(cell)
 
     def close(self) -> None:
@@ -48,7 +53,7 @@ class PinnedThread:
     def _run(self) -> None:
         current.on_worker = False
         closing = False
-        cell: ActorCell | None = None
+        cell: PinnedCell | None = None
         while True:
             item = self._queue.get()
             if item is None:

@@ -64,14 +64,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
+from ._dispatcher import Runnable, WorkerStatistics
 from ._local import current
 from ._spin import GIL, SPIN_SECONDS
-
-if TYPE_CHECKING:
-    from ._cell import ActorCell
 
 __all__ = ["DEFAULT_BUDGET", "Scheduler", "WorkerStatistics"]
 
@@ -87,23 +84,6 @@ MAX_SPARES = 256
 # A worker publishes its turn and message counts every this many turns, and
 # whenever it parks, so `statistics()` lags a busy worker by under 16 turns.
 _PUBLISH_EVERY = 16
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerStatistics:
-    """Counters of one worker thread (a snapshot)."""
-
-    name: str
-    turns: int
-    messages: int
-    steals: int
-    parks: int
-    #: Times this worker's thread died of an internal error and was replaced.
-    deaths: int = 0
-    #: True for a spare started while another worker was blocked.
-    spare: bool = False
-    #: False for the entry that sums the counters of spares that retired.
-    alive: bool = True
 
 
 class _Worker:
@@ -130,7 +110,7 @@ class _Worker:
         self.name = name
         self.spare = spare
         self.deaths = 0
-        self.queue: deque[ActorCell] = deque()
+        self.queue: deque[Runnable] = deque()
         # Held while the worker is not parked; released once per wake-up. Every
         # worker in the idle stack is released by exactly one waker.
         self.wake = threading.Lock()
@@ -162,7 +142,7 @@ class Scheduler:
         workers: int | None,
         budget: int,
         name: str,
-        on_crash: Callable[[str, ActorCell | None, BaseException], None] | None = None,
+        on_crash: Callable[[str, Runnable | None, BaseException], None] | None = None,
     ) -> None:
         count = workers if workers is not None else (os.cpu_count() or 1)
         self.budget = budget
@@ -173,7 +153,7 @@ class Scheduler:
         self._workers: tuple[_Worker, ...] = tuple(
             _Worker(f"{name}-worker-{i}") for i in range(count)
         )
-        self._inject: deque[ActorCell] = deque()
+        self._inject: deque[Runnable] = deque()
         self._idle: deque[_Worker] = deque()
         # Guards _workers (replacement), _blocked, _spares and _serial.
         self._pool_lock = threading.Lock()
@@ -206,7 +186,7 @@ class Scheduler:
         worker.thread = thread
         thread.start()
 
-    def submit(self, cell: ActorCell) -> None:
+    def submit(self, cell: Runnable) -> None:
         """Queue ``cell`` for a turn; the caller holds its scheduled flag."""
         if self._stopping:
             cell._turn_after_shutdown()
@@ -313,7 +293,7 @@ class Scheduler:
                 worker.turns = turns
                 worker.messages = messages
 
-    def _replace(self, worker: _Worker, cell: ActorCell | None, error: BaseException) -> None:
+    def _replace(self, worker: _Worker, cell: Runnable | None, error: BaseException) -> None:
         """This thread is dying of ``error``: report it and start a replacement.
 
         The replacement takes over the worker's queue and counters; ``cell``
@@ -325,7 +305,7 @@ class Scheduler:
         if self._on_crash is not None:
             self._on_crash(worker.name, cell, error)
 
-    def _spin(self, worker: _Worker) -> ActorCell | None:
+    def _spin(self, worker: _Worker) -> Runnable | None:
         """Look for work a little longer before parking (see the design note)."""
         deadline = time.perf_counter() + SPIN_SECONDS
         find = self._find_work
@@ -337,7 +317,7 @@ class Scheduler:
                 return cell
         return None
 
-    def _find_work(self, worker: _Worker, turns: int) -> ActorCell | None:
+    def _find_work(self, worker: _Worker, turns: int) -> Runnable | None:
         if turns % _INJECT_EVERY == 0:
             try:
                 return self._inject.popleft()
@@ -353,7 +333,7 @@ class Scheduler:
             pass
         return self._steal(worker)
 
-    def _steal(self, thief: _Worker) -> ActorCell | None:
+    def _steal(self, thief: _Worker) -> Runnable | None:
         workers = self._workers
         count = len(workers)
         start = random.randrange(count) if count > 1 else 0
@@ -364,7 +344,7 @@ class Scheduler:
             take = (len(victim.queue) + 1) // 2
             if not take:
                 continue
-            stolen: list[ActorCell] = []
+            stolen: list[Runnable] = []
             for _ in range(take):
                 try:
                     stolen.append(victim.queue.pop())

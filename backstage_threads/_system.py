@@ -16,7 +16,7 @@ from ._asks import WaitForGraph
 from ._cell import ActorCell
 from ._clock import Clock
 from ._deadletters import DEFAULT_HISTORY, DeadLetters
-from ._dispatcher import Dispatcher
+from ._dispatcher import Dispatcher, Runnable, WorkerStatistics
 from ._errors import ActorFailedError, ActorSystemClosedError, root_cause
 from ._exit import SystemExits, track, untrack
 from ._factory import Factory
@@ -26,7 +26,7 @@ from ._overflow import Overflow
 from ._pinned import PinnedThread
 from ._ref import ActorRef
 from ._report import report_uncaught
-from ._scheduler import DEFAULT_BUDGET, Scheduler, WorkerStatistics
+from ._scheduler import DEFAULT_BUDGET, Scheduler
 from ._status import ServiceStatus, StatusNode
 from ._subscription import Subscribers, Subscription
 from ._supervision import Failure, SupervisorStrategy
@@ -137,8 +137,6 @@ class ActorSystem(SystemExits):
         # Turns that raised inside the runtime (see _internal_error); written
         # under _lazy_guard.
         self._internal_errors = 0
-        # Which actor turns are blocked in an ask to which actor.
-        self._asks = WaitForGraph()
         self._closing = False
         self._closed = False
         # Set by the first shutdown() call; the exit hook warns about a system
@@ -161,6 +159,8 @@ class ActorSystem(SystemExits):
             if dispatcher is not None
             else Scheduler(workers, budget, name, self._worker_died)
         )
+        # Which actor turns are blocked in an ask to which actor.
+        self._asks = WaitForGraph(self._scheduler.blocking)
         if guardian_strategy is not None and not isinstance(guardian_strategy, SupervisorStrategy):
             raise TypeError(
                 f"guardian_strategy must be a SupervisorStrategy, got {guardian_strategy!r}"
@@ -386,7 +386,7 @@ class ActorSystem(SystemExits):
         runner: list[PinnedThread] = []
 
         def make(child_name: str) -> ActorCell:
-            dispatch = self._pool_submit
+            dispatch: Callable[[ActorCell], None] = self._pool_submit
             if pinned and self._scheduler.supports_pinning:
                 thread = PinnedThread(f"{self.name}-pinned-{parent._path}/{child_name}", budget)
                 runner.append(thread)
@@ -444,7 +444,7 @@ class ActorSystem(SystemExits):
         logger.opt(exception=error).critical("internal error in actor system {}", self.name)
         report_uncaught(error)
 
-    def _worker_died(self, worker: str, cell: ActorCell | None, exc: BaseException) -> None:
+    def _worker_died(self, worker: str, cell: Runnable | None, exc: BaseException) -> None:
         # Runs on the dying worker's thread; its replacement is already running.
         where = f" running {cell._path}" if cell is not None else ""
         error = ActorFailedError(

@@ -18,6 +18,7 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING
 
+from .._local import TurnOwner
 from ._system_queue import SystemQueue
 
 if TYPE_CHECKING:
@@ -36,8 +37,9 @@ class Muting(SystemQueue):
     # Two-party handshake between a parked turn's end and whoever resumes it.
     _handshake: threading.Lock | None
 
-    def _mute_sender(self, sender: ActorCell) -> None:
+    def _mute_sender(self, sender: TurnOwner) -> None:
         """Register ``sender`` (running on this thread) as muted on this mailbox."""
+        assert isinstance(sender, Muting)  # every turn owner is a cell
         muted = self._muted
         if muted is None:
             with self._lazy_lock():

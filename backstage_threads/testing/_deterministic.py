@@ -5,13 +5,11 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
+from .._dispatcher import Runnable, WorkerStatistics
 from .._local import current
-from .._scheduler import DEFAULT_BUDGET, WorkerStatistics
-
-if TYPE_CHECKING:
-    from .._cell import ActorCell
+from .._scheduler import DEFAULT_BUDGET
 
 __all__ = ["DeterministicScheduler", "SchedulerStalledError"]
 
@@ -54,7 +52,7 @@ class DeterministicScheduler:
         self._rng = random.Random(self.seed)
         # Guards _ready: cells submitted and not yet run.
         self._lock = threading.Lock()
-        self._ready: list[ActorCell] = []
+        self._ready: list[Runnable] = []
         self._owner = threading.get_ident()
         self.turns = 0
         self.messages = 0
@@ -67,7 +65,7 @@ class DeterministicScheduler:
         if threading.get_ident() == self._owner:
             current.driver = self.run_until
 
-    def submit(self, cell: ActorCell) -> None:
+    def submit(self, cell: Runnable) -> None:
         with self._lock:
             self._ready.append(cell)
 
