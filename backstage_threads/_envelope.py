@@ -13,7 +13,7 @@ from typing import Protocol
 
 from ._errors import AskTimeoutError
 from ._local import current
-from ._spin import GIL, SPIN_SECONDS
+from ._spin import SPIN_SECONDS, yield_cpu
 
 __all__ = ["Ask", "Reply", "ReplyTarget", "settle_error", "settle_result"]
 
@@ -86,19 +86,18 @@ class Reply:
         """Wait up to ``timeout`` s for the reply; raise the actor's exception or
         `AskTimeoutError` (whose message states ``asked``, the caller's timeout).
 
-        On free-threaded builds it first spins for `SPIN_SECONDS` (the pool's
-        workers spin as long before they park): a reply that comes within it
-        skips a futex wake-up. On GIL builds a spin would only keep the
-        replying worker from the GIL, so it parks at once (see ``_spin.py``).
+        It first spins for `SPIN_SECONDS`, yielding the CPU and the GIL on every
+        round (the pool's workers spin as long before they park): a reply that
+        comes within it skips a futex wake-up (see ``_spin.py``).
         """
         done = self._done
         driver = current.driver
         if driver is not None and not driver(self.done):
             raise AskTimeoutError(f"no reply from {what}: every actor ran out of work first")
-        if not GIL and done.locked():
+        if done.locked():
             deadline = perf_counter() + SPIN_SECONDS
             while done.locked() and perf_counter() < deadline:
-                pass
+                yield_cpu()
         if not done.acquire(timeout=-1 if timeout is None else timeout):
             shown = timeout if asked is None else asked
             raise AskTimeoutError(f"no reply from {what} within {shown} s")

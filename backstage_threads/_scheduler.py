@@ -30,8 +30,9 @@ Design note:
     `SPIN_SECONDS` (Erlang's schedulers spin briefly before sleeping): a reply
     or a request that arrives within that window is picked up without the
     futex round trip of a wake-up, which is most of a plain thread's ask.
-    On GIL builds each round of the spin gives the GIL away (``sleep(0)``), so
-    the thread that is about to submit is never held up by the spinner.
+    Each round of the spin yields the CPU and the GIL (``sched_yield``), so the
+    thread about to submit, or another process on a busy machine, is never
+    held up by the spinner.
 
     Managed blocking (Java's ForkJoinPool): a turn that blocks its worker (a
     blocking ask from inside an actor) first calls `blocking`, which starts a
@@ -68,7 +69,7 @@ from typing import TypeVar
 
 from ._dispatcher import Runnable, WorkerStatistics
 from ._local import current
-from ._spin import GIL, SPIN_SECONDS
+from ._spin import SPIN_SECONDS, yield_cpu
 
 __all__ = ["DEFAULT_BUDGET", "Scheduler", "WorkerStatistics"]
 
@@ -310,8 +311,7 @@ class Scheduler:
         deadline = time.perf_counter() + SPIN_SECONDS
         find = self._find_work
         while time.perf_counter() < deadline and not self._stopping:
-            if GIL:
-                time.sleep(0)
+            yield_cpu()
             cell = find(worker, 1)
             if cell is not None:
                 return cell

@@ -176,7 +176,9 @@ class TimerService:
             self._heap.clear()
             self._cond.notify_all()
             thread = self._thread
-        if thread is None:
+        if thread is None or thread.ident is None:
+            # Never started, or a schedule() is about to start it: it will see
+            # _stopping and exit at once (joining it now would raise).
             return []
         thread.join(timeout)
         return [thread.name] if thread.is_alive() else []
