@@ -40,6 +40,7 @@ from ._ref import ActorRef
 from ._request import Response
 from ._scheduler import DEFAULT_BUDGET
 from ._signals import ReceiveTimeout, Terminated
+from ._statistics import ShutdownReport, SystemStatistics
 from ._status import ServiceStatus, StatusNode
 from ._subscription import Subscription
 from ._supervision import (
@@ -53,7 +54,7 @@ from ._supervision import (
     SupervisorStrategy,
     default_decider,
 )
-from ._system import ActorSystem, ShutdownReport, SystemStatistics
+from ._system import ActorSystem
 from ._timers import TimerHandle
 from ._version import __version__ as __version__
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from loguru import logger
@@ -16,10 +15,11 @@ from ._asks import WaitForGraph
 from ._cell import ActorCell
 from ._clock import Clock
 from ._deadletters import DEFAULT_HISTORY, DeadLetters
-from ._dispatcher import Dispatcher, Runnable, WorkerStatistics
-from ._errors import ActorFailedError, ActorSystemClosedError, root_cause
-from ._exit import SystemExits, track, untrack
+from ._dispatcher import Dispatcher, Runnable
+from ._errors import ActorFailedError, ActorSystemClosedError
+from ._exit import close_at_exit, leave_block, track, untrack
 from ._factory import Factory
+from ._failures import closed_error, escalation_error, worker_death_error
 from ._interrupt import interrupts
 from ._mailbox import DEFAULT_CAPACITY
 from ._overflow import Overflow
@@ -27,13 +27,15 @@ from ._pinned import PinnedThread
 from ._ref import ActorRef
 from ._report import report_uncaught
 from ._scheduler import DEFAULT_BUDGET, Scheduler
+from ._statistics import ShutdownReport, SystemStatistics
 from ._status import ServiceStatus, StatusNode
 from ._subscription import Subscribers, Subscription
 from ._supervision import Failure, SupervisorStrategy
 from ._timers import TimerService
+from ._tree import live_paths, snapshot
 from ._validate import check_positive_int, check_timeout
 
-__all__ = ["ActorSystem", "ShutdownReport", "SystemStatistics"]
+__all__ = ["ActorSystem"]
 
 E = TypeVar("E", bound=BaseException)
 
@@ -41,45 +43,7 @@ E = TypeVar("E", bound=BaseException)
 DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 
 
-@dataclass(frozen=True, slots=True)
-class SystemStatistics:
-    """Counters of one actor system, summed over its workers on demand.
-
-    Attributes:
-        worker_deaths: Worker threads that died of an internal error (each was
-            replaced at once, and its actor failed to its supervisor).
-        internal_errors: Turns that raised inside the runtime itself (the
-            actor was failed to its supervisor; the worker went on).
-        spares: Spare workers running now because a turn blocks in an ask.
-    """
-
-    workers: tuple[WorkerStatistics, ...]
-    turns: int
-    messages: int
-    steals: int
-    parks: int
-    dead_letters: int
-    worker_deaths: int = 0
-    internal_errors: int = 0
-    spares: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ShutdownReport:
-    """What `ActorSystem.shutdown` achieved.
-
-    Attributes:
-        clean: True when every actor stopped and every thread exited in time.
-        unstopped: Paths of actors that had not stopped by the deadline.
-        threads_alive: Names of threads the system started that are still alive.
-    """
-
-    clean: bool
-    unstopped: tuple[str, ...]
-    threads_alive: tuple[str, ...]
-
-
-class ActorSystem(SystemExits):
+class ActorSystem:
     """A pool of worker threads running a tree of actors.
 
     Use it as a context manager: leaving the block shuts down gracefully.
@@ -283,7 +247,7 @@ class ActorSystem(SystemExits):
         ``str()`` of it prints an indented tree; ``.to_json()`` serialises it.
         """
         with self._tree_lock:
-            return _snapshot(self._root)
+            return snapshot(self._root)
 
     def subscribe_status(
         self, callback: Callable[[ActorRef[Any], ServiceStatus, ServiceStatus], object]
@@ -351,9 +315,12 @@ class ActorSystem(SystemExits):
         return report
 
     def __enter__(self) -> ActorSystem:
-        """Start a block that shuts the system down when left (Ctrl-C: ``_interrupt.py``)."""
+        """Start a block that shuts the system down when left (Ctrl-C: see README)."""
         self._guarded = interrupts.enter()
         return self
+
+    __exit__ = leave_block  # shut down; raise what stopped the system (see _exit.py)
+    _close_at_exit = close_at_exit  # called by the interpreter-exit hook
 
     def __repr__(self) -> str:
         return f"<ActorSystem {self.name!r} workers={self.workers}>"
@@ -411,13 +378,7 @@ class ActorSystem(SystemExits):
             self._terminated.set()
 
     def _root_failed(self, failure: Failure) -> None:
-        path, cause = root_cause(failure.error, failure.child.path)
-        stop = ActorFailedError(
-            f"actor system {self.name!r} stopped: {path} failed with {cause!r} "
-            "and the failure escalated to /user",
-            path=path,
-        )
-        stop.__cause__ = failure.error
+        stop, path, cause = escalation_error(self.name, failure)
         self._stop_cause = stop
         self._failure = failure
         logger.bind(actor=failure.child.path).opt(exception=failure.error).error(
@@ -430,12 +391,7 @@ class ActorSystem(SystemExits):
 
     def _closed_error(self, kind: type[E], text: str) -> E:
         """``kind(text)``, naming and chaining the failure that stopped the system."""
-        stop = self._stop_cause
-        if stop is None:
-            return kind(text)
-        error = kind(f"{text} ({stop})")
-        error.__cause__ = stop
-        return error
+        return closed_error(self._stop_cause, kind, text)
 
     def _internal_error(self, error: ActorFailedError) -> None:
         # A turn raised inside the runtime; its actor is failed by the caller.
@@ -446,17 +402,15 @@ class ActorSystem(SystemExits):
 
     def _worker_died(self, worker: str, cell: Runnable | None, exc: BaseException) -> None:
         # Runs on the dying worker's thread; its replacement is already running.
-        where = f" running {cell._path}" if cell is not None else ""
-        error = ActorFailedError(
-            f"worker thread {worker} of actor system {self.name!r} died{where}: {exc!r}; "
-            "it was replaced",
-            path=cell._path if cell is not None else None,
-        )
-        error.__cause__ = exc
+        error = worker_death_error(self.name, worker, cell._path if cell else None, exc)
         logger.opt(exception=error).critical("worker died in actor system {}", self.name)
         report_uncaught(error)
         if cell is not None:
             cell._worker_died(error)
+
+    def _live_paths(self) -> tuple[str, ...]:
+        with self._tree_lock:
+            return live_paths(self._root)
 
     def _report_stragglers(self, parent: ActorCell, paths: tuple[str, ...]) -> None:
         with self._tree_lock:
@@ -465,31 +419,7 @@ class ActorSystem(SystemExits):
             "{} stopped without waiting longer for children {}", parent._path, paths
         )
 
-    def _live_paths(self) -> tuple[str, ...]:
-        paths: list[str] = []
-        with self._tree_lock:
-            stack = [self._root]
-            while stack:
-                cell = stack.pop()
-                if cell.is_alive:
-                    paths.append(cell._path)
-                if cell._children:
-                    stack.extend(cell._children.values())
-        return tuple(sorted(paths))
 
-
-def _snapshot(cell: ActorCell) -> StatusNode:
-    # Called with the tree lock held.
-    children = tuple(_snapshot(c) for c in cell._children.values()) if cell._children else ()
-    return StatusNode(
-        path=cell._path,
-        name=cell._name,
-        status=cell._status,
-        since=cell._status_since,
-        mailbox_depth=cell.depth(),
-        restarts=cell.restarts,
-        children=children,
-    )
 
 
 def _remaining(deadline: float | None) -> float | None:
