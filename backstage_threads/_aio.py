@@ -36,6 +36,7 @@ import janus
 from ._actor import Actor
 from ._errors import ActorSystemClosedError
 from ._local import current
+from ._threads import start_thread
 
 __all__ = ["HOOK_TIMEOUT", "AsyncActor", "AsyncWaiter", "LoopBridge", "LoopReply"]
 
@@ -80,7 +81,7 @@ class LoopBridge:
         self._ready = threading.Event()
         self.loop: asyncio.AbstractEventLoop | None = None
         self._queue: janus.Queue[tuple[Coroutine[Any, Any, Any], Done] | None] | None = None
-        self._thread.start()
+        start_thread(self._thread)
         if not self._ready.wait(timeout=10.0):
             raise RuntimeError("the asyncio bridge's event loop did not start")
 

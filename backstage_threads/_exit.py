@@ -45,7 +45,8 @@ is one interpreter exit), the package's one exception to "each system owns its
 state" besides the SIGINT handler.
 
 This module reads the system's own fields, as a part of `ActorSystem` kept
-apart (like one of Akka's ``dungeon`` traits of the actor cell).
+apart (like one of Akka's ``dungeon`` traits of the actor cell): `leave_block`
+is the system's ``__exit__`` and `close_at_exit` its ``_close_at_exit``.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ import warnings
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from ._errors import ActorFailedError, root_cause
 from ._interrupt import REPORT_AFTER, interrupts, say_still_stopping
@@ -65,7 +66,7 @@ from ._interrupt import REPORT_AFTER, interrupts, say_still_stopping
 if TYPE_CHECKING:
     from ._system import ActorSystem
 
-__all__ = ["SystemExits", "track", "untrack", "waiting_for"]
+__all__ = ["close_at_exit", "leave_block", "track", "untrack", "waiting_for"]
 
 # Guards _live: systems are created and shut down on any thread.
 _lock = threading.Lock()
@@ -86,33 +87,20 @@ def untrack(system: ActorSystem) -> None:
         _live.discard(system)
 
 
-class SystemExits:
-    """How `ActorSystem` is left: its ``__exit__`` and its shutdown at interpreter exit.
+def leave_block(
+    system: ActorSystem,
+    exc_type: type[BaseException] | None,
+    exc: BaseException | None,
+    tb: TracebackType | None,
+) -> None:
+    """Shut down within ``shutdown_timeout``; `ActorSystem.__exit__` is this function.
 
-    A base class of `ActorSystem` only (the casts say so); it holds no state.
+    Raises:
+        ActorFailedError: If a failure escalated to the top and stopped the
+            system (`ActorSystem.failure`) and the body is not already raising;
+            its message names the actor that failed first and its error, and
+            its ``__cause__`` is that original error.
     """
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Shut down within ``shutdown_timeout``.
-
-        Raises:
-            ActorFailedError: If a failure escalated to the top and stopped the
-                system (`failure`) and the body is not already raising; its
-                message names the actor that failed first and its error, and
-                its ``__cause__`` is that original error.
-        """
-        _leave_block(cast("ActorSystem", self), exc_type)
-
-    def _close_at_exit(self) -> None:
-        _close_at_exit(cast("ActorSystem", self))  # the interpreter is exiting
-
-
-def _leave_block(system: ActorSystem, exc_type: type[BaseException] | None) -> None:
     timeout = system._shutdown_timeout
     try:
         if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
@@ -130,7 +118,7 @@ def _leave_block(system: ActorSystem, exc_type: type[BaseException] | None) -> N
         raise ActorFailedError(str(stop), path=path) from cause
 
 
-def _close_at_exit(system: ActorSystem) -> None:
+def close_at_exit(system: ActorSystem) -> None:
     """Warn about ``system`` if it was never shut down, and shut it down (main thread)."""
     if not system._shutdown_started:
         warnings.warn(
@@ -146,9 +134,12 @@ def _close_at_exit(system: ActorSystem) -> None:
     entered = interrupts.enter()
     try:
         with interrupts.stopping(
-            what, lambda: waiting_for(system), timeout, reason=None, report=False
-        ):
-            # Reported from this thread: Python 3.12 starts no thread this late.
+            what, lambda: waiting_for(system), timeout, reason=None
+        ) as watched:
+            if watched:
+                system.shutdown(timeout)
+                return
+            # No watcher thread (Python 3.12 starts none this late): report from here.
             with system._tree_lock:
                 system._closing = True
             system._root._request_stop("actor system shut down at interpreter exit")
@@ -179,8 +170,14 @@ def waiting_for(system: ActorSystem) -> tuple[str, ...]:
 def _close_forgotten() -> None:
     with _lock:
         systems = list(_live)
+    errors: list[Exception] = []
     for system in systems:
-        system._close_at_exit()
+        try:
+            system._close_at_exit()
+        except Exception as exc:  # noqa: BLE001 - shut the others down, then raise it
+            errors.append(exc)
+    if errors:
+        raise errors[0]
 
 
 def _shorter(seconds: float, deadline: float | None) -> float:

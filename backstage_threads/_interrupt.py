@@ -64,8 +64,9 @@ Installation:
 Constants:
     `FORCE_WINDOW` = 2 s: much longer than the few milliseconds between two
     signals of one impatient press and than an interpreter's exit after a
-    shutdown (tens of ms on the measured VM), yet short enough that a program
-    which catches the interrupt and carries on is back to the default soon.
+    shutdown (13-17 ms from the end of main to the process's end, 3.11 and
+    3.13t, 2-core VM), yet short enough that a program which catches the
+    interrupt and carries on is back to the default soon.
     `REPORT_AFTER` = 1 s: a stop that takes longer is no longer "instant" to a
     person; saying what it waits for then replaces a silent pause.
 """
@@ -166,31 +167,28 @@ class _Guard:
         timeout: float | None,
         reason: str | None = "interrupted",
         hint: str = "Ctrl-C again to force",
-        report: bool = True,
-    ) -> Iterator[None]:
+    ) -> Iterator[bool]:
         """Mark a stop of ``what`` under way; announce it and report if it drags.
 
         ``reason`` opens the announcement line and ``hint`` closes it
         (``reason=None``: no announcement, only the report after
         `REPORT_AFTER`); ``waiting_for`` lists the actors not yet stopped;
-        ``timeout`` is the stop's bound, for the report. ``report=False``:
-        the caller reports itself (`say_still_stopping`), as the exit hook
-        does, since Python 3.12 refuses new threads that late in the exit.
+        ``timeout`` is the stop's bound, for the report. Yields whether a
+        watcher thread reports and watches for SIGINT; if not (Python 3.12
+        starts no thread late in the interpreter's exit), the caller reports
+        itself with `say_still_stopping`.
         """
         if reason is not None:
             say(f"{reason}; stopping {what} gracefully ({hint})")
         with self._lock:
             self._stopping += 1
-        watcher = None
-        if report:
-            main = threading.current_thread() is threading.main_thread()
-            ours = main and signal.getsignal(signal.SIGINT) is self._handler
-            watcher = _StopWatcher(what, waiting_for, timeout, watch_sigint=ours)
+        main = threading.current_thread() is threading.main_thread()
+        ours = main and signal.getsignal(signal.SIGINT) is self._handler
+        watcher = _StopWatcher(what, waiting_for, timeout, watch_sigint=ours)
         try:
-            yield
+            yield watcher.running
         finally:
-            if watcher is not None:
-                watcher.finish()
+            watcher.finish()
             with self._lock:
                 self._stopping -= 1
             self._last = time.monotonic()
@@ -263,8 +261,8 @@ class _StopWatcher:
     to land there, on 3.11 and 3.13t). So while a stop runs, the C-level
     handler also writes the signal number to a pipe (`signal.set_wakeup_fd`,
     taken only if no one else, such as an event loop, holds it) and this
-    thread forces the exit when it reads SIGINT there. The done marker is a
-    zero byte (no signal has number 0).
+    thread forces the exit when it reads SIGINT there. A zero byte (no signal
+    has number 0) wakes it when the stop is over.
     """
 
     def __init__(
@@ -280,6 +278,7 @@ class _StopWatcher:
         self._read, self._write = os.pipe()
         os.set_blocking(self._write, False)
         self._wakeup = False  # whether our pipe is the process's wakeup fd
+        self._finished = threading.Event()
         # A daemon thread: it only prints or ends the process, and must never
         # be what holds the exit.
         self._thread: threading.Thread | None = threading.Thread(
@@ -297,19 +296,25 @@ class _StopWatcher:
             else:
                 signal.set_wakeup_fd(previous)  # someone else's: leave it to them
 
+    @property
+    def running(self) -> bool:
+        """Whether the watcher thread could be started."""
+        return self._thread is not None
+
     def _run(self) -> None:
+        if hasattr(signal, "pthread_sigmask"):
+            # Accept SIGINT here even if the main thread blocks it (see _threads.py).
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         report_at = time.monotonic() + REPORT_AFTER
         reported = False
-        while True:
+        while not self._finished.is_set():
             wait = _WATCH_SLICE if reported else max(0.0, report_at - time.monotonic())
             ready, _, _ = select.select([self._read], [], [], wait)
             if ready:
                 data = os.read(self._read, 512)
                 if signal.SIGINT in data:
                     force_exit(flush=False)  # the main thread may hold a stream's lock
-                if 0 in data:
-                    return
-            elif not reported:
+            elif not reported and not self._finished.is_set():
                 reported = True
                 self._report()
 
@@ -327,8 +332,12 @@ class _StopWatcher:
             current = signal.set_wakeup_fd(-1)
             if current != self._write:
                 signal.set_wakeup_fd(current)  # replaced meanwhile: not ours to clear
+        self._finished.set()
         if self._thread is not None:
-            os.write(self._write, b"\0")
+            try:
+                os.write(self._write, b"\0")  # wake it now rather than at its next slice
+            except BlockingIOError:
+                pass  # the pipe is full of signal numbers: it is awake anyway
             self._thread.join(REPORT_AFTER)
             if self._thread.is_alive():
                 return  # still writing a report to a stalled stderr: keep its fds open

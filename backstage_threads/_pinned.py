@@ -10,6 +10,7 @@ from ._dispatcher import Runnable
 from ._errors import ActorFailedError
 from ._local import current
 from ._report import report_uncaught
+from ._threads import start_thread
 
 __all__ = ["PinnedThread"]
 
@@ -41,7 +42,7 @@ class PinnedThread:
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
-        self.thread.start()
+        start_thread(self.thread)
 
     def submit(self, cell: PinnedCell) -> None:
         self._queue.put(cell)

@@ -70,6 +70,7 @@ from typing import TypeVar
 from ._dispatcher import Runnable, WorkerStatistics
 from ._local import current
 from ._spin import SPIN_SECONDS, yield_cpu
+from ._threads import start_thread
 
 __all__ = ["DEFAULT_BUDGET", "Scheduler", "WorkerStatistics"]
 
@@ -185,7 +186,7 @@ class Scheduler:
         # daemon: a last resort behind the bounded shutdown, see _exit.py
         thread = threading.Thread(target=self._run, args=(worker,), name=worker.name, daemon=True)
         worker.thread = thread
-        thread.start()
+        start_thread(thread)
 
     def submit(self, cell: Runnable) -> None:
         """Queue ``cell`` for a turn; the caller holds its scheduled flag."""

@@ -18,6 +18,7 @@ from loguru import logger
 
 from ._clock import Clock, MonotonicClock
 from ._local import current
+from ._threads import start_thread
 
 __all__ = ["TimerHandle", "TimerService"]
 
@@ -98,7 +99,7 @@ class TimerService:
         if start:
             assert self._thread is not None
             try:
-                self._thread.start()
+                start_thread(self._thread)
             except RuntimeError:
                 # Python 3.12 starts no thread during the interpreter's exit (where
                 # the exit hook of _exit.py may stop a system): the timer stays

@@ -50,6 +50,7 @@ class Script:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         env.pop("PYTHONWARNINGS", None)
+        env["PYTHONFAULTHANDLER"] = "1"  # a hung script's threads are dumped on SIGABRT
         self.proc = subprocess.Popen(
             [sys.executable, *map(str, args)],
             cwd=cwd,
@@ -98,8 +99,12 @@ class Script:
         try:
             returncode = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(HANG)
+            self.proc.send_signal(signal.SIGABRT)  # faulthandler dumps every thread
+            try:
+                self.proc.wait(HANG)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(HANG)
             for reader in self._readers:
                 reader.join(HANG)
             raise AssertionError(
