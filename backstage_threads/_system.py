@@ -420,7 +420,5 @@ class ActorSystem:
         )
 
 
-
-
 def _remaining(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
