@@ -6,6 +6,7 @@ After every rejected call, the same system still spawns and answers.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -156,10 +157,18 @@ def test_factory_returning_a_non_actor_fails_the_actor(returned: Any) -> None:
         return default_decider(error)
 
     system = ActorSystem(workers=2, guardian_strategy=SupervisorStrategy(decider))
+    dead = threading.Event()
+    # A tell that races the stop can land in the queue just after the stop's
+    # drain; the stopped actor's dispatcher dead-letters it a moment after
+    # wait_stopped() returns, so wait for the dead letter itself.
+    system.dead_letters.subscribe(
+        lambda letter: dead.set() if letter.message == "never processed" else None
+    )
     try:
         bad = system.spawn(lambda: returned, name="bad")
         bad.tell("never processed")
         assert bad.wait_stopped(timeout=WAIT)
+        assert dead.wait(WAIT)
         assert not bad.is_alive
         assert len(seen) == 1 and isinstance(seen[0], ActorInitializationError)
         cause = seen[0].__cause__
