@@ -57,65 +57,15 @@ from ._envelope import Ask, settle_error
 from ._errors import ActorStoppedError, MailboxFullError, SendTimeoutError
 from ._local import TurnOwner, current
 from ._overflow import Overflow
+from ._waiting import ThreadWaiter, Waiter, WaiterQueue
 
-__all__ = ["DEFAULT_CAPACITY", "Mailbox", "ThreadWaiter", "WaiterQueue"]
+__all__ = ["DEFAULT_CAPACITY", "Mailbox"]
 
 
 class MutedSender(Protocol):
     """An actor muted on this mailbox (a cell): the consumer resumes it."""
 
     def _unmute(self) -> None: ...
-
-
-class _Waiter(Protocol):
-    """A sender's place in a mailbox's line of senders waiting for room.
-
-    The admitter moves ``message`` into the queue, sets ``admitted`` and calls
-    `release`; a stop calls `release` without admitting. Each waiter is released
-    at most once, by whoever took it out of the line under `WaiterQueue.lock`.
-    """
-
-    message: object
-    admitted: bool
-
-    def release(self) -> None: ...
-
-
-class ThreadWaiter:
-    """A plain thread's place in line: it parks on a lock created held."""
-
-    __slots__ = ("_lock", "admitted", "message")
-
-    def __init__(self, message: object) -> None:
-        self.message = message
-        self.admitted = False
-        self._lock = threading.Lock()
-        self._lock.acquire()
-
-    def release(self) -> None:
-        self._lock.release()
-
-    def wait(self, timeout: float | None) -> None:
-        """Park until released or ``timeout`` seconds (None: no limit) have passed."""
-        self._lock.acquire(timeout=-1 if timeout is None else timeout)
-
-
-class WaiterQueue(deque[_Waiter]):
-    """The line of senders waiting for room in one mailbox, oldest first.
-
-    Joining is a bare ``append`` (atomic on a deque). Taking waiters out
-    (admitting, leaving, releasing at a stop) happens only under `lock`, so one is
-    admitted or taken out exactly once and admissions keep the line's order.
-    """
-
-    __slots__ = ("lock",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        # Guards removing waiters from the line and setting their ``admitted``
-        # flag. Held for one pass of admissions (at most one per free place) or
-        # one removal; never while calling out (waiters are released after it).
-        self.lock = threading.Lock()
 
 
 #: Default mailbox capacity. 1,024 messages is sixteen turns' worth at the
@@ -288,13 +238,7 @@ class Mailbox:
             # Register the mute before the message lands, so the turn that
             # consumes the message (or the drain after a stop) sees it.
             self._mute_sender(sender)
-        spill = self._spill
-        if spill is None:
-            with self._lazy_lock():
-                if self._spill is None:
-                    self._spill = deque()
-                spill = self._spill
-        spill.append(message)
+        self._spill_queue().append(message)
 
     def _wait_for_room(self, message: object, timeout: float | None) -> None:
         """Wait in line (a plain thread under BLOCK) until ``message`` is admitted."""
@@ -354,7 +298,7 @@ class Mailbox:
             self._dispatch(self)
         return True
 
-    def _join_line(self, waiter: _Waiter) -> None:
+    def _join_line(self, waiter: Waiter) -> None:
         """Queue ``waiter`` behind the senders already waiting; admit it if there is room."""
         waiters = self._waiter_queue()
         waiters.append(waiter)
@@ -369,7 +313,7 @@ class Mailbox:
             if self._scheduled.acquire(False):
                 self._dispatch(self)
 
-    def _leave_line(self, waiter: _Waiter) -> bool:
+    def _leave_line(self, waiter: Waiter) -> bool:
         """Take ``waiter`` out of the line after its wait; True if it was admitted.
 
         Every waiter calls this once its wait ends, however it ends (released,
@@ -406,6 +350,9 @@ class Mailbox:
     def _room_for_waiters(self) -> bool:
         return not self._spill and len(self._queue) < (self._capacity or 0)
 
+    # The side structures below are created on first use, under the lazy lock
+    # (double-checked: reading the slot is atomic, and only None is replaced).
+
     def _waiter_queue(self) -> WaiterQueue:
         waiters = self._waiters
         if waiters is None:
@@ -414,6 +361,24 @@ class Mailbox:
                     self._waiters = WaiterQueue()
                 waiters = self._waiters
         return waiters
+
+    def _spill_queue(self) -> deque[object]:
+        spill = self._spill
+        if spill is None:
+            with self._lazy_lock():
+                if self._spill is None:
+                    self._spill = deque()
+                spill = self._spill
+        return spill
+
+    def _muted_queue(self) -> deque[MutedSender]:
+        muted = self._muted
+        if muted is None:
+            with self._lazy_lock():
+                if self._muted is None:
+                    self._muted = deque()
+                muted = self._muted
+        return muted
 
     # -- consumer side -----------------------------------------------------------
 
@@ -432,7 +397,7 @@ class Mailbox:
         Then wake exactly the senders admitted. Not while spilled: the spill
         drains first, as before any other sender that has to wait.
         """
-        admitted: list[_Waiter] = []
+        admitted: list[Waiter] = []
         queue = self._queue
         with waiters.lock:
             while waiters and not self._closed and not self._spill:
@@ -451,7 +416,7 @@ class Mailbox:
     @staticmethod
     def _release_waiters(waiters: WaiterQueue) -> None:
         # After a stop: every waiter wakes, finds itself not admitted, and raises.
-        released: list[_Waiter] = []
+        released: list[Waiter] = []
         with waiters.lock:
             while waiters:
                 released.append(waiters.popleft())

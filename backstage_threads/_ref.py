@@ -154,9 +154,8 @@ class ActorRef(Generic[M]):
             # Not sent: nobody awaits the reply, which a stop may still fail.
             reply.future.cancel()
             raise
-        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
-            return await asyncio.wait_for(reply.future, remaining)
+            return await asyncio.wait_for(reply.future, remaining(deadline))
         except TimeoutError:
             raise AskTimeoutError(f"no reply from {self.path} within {timeout} s") from None
 

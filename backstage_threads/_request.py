@@ -43,7 +43,6 @@ alive until its deadline).
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
@@ -226,13 +225,7 @@ def deliver(cell: ActorCell, message: object) -> None:
             return
         except MailboxFullError:
             pass
-        spill = cell._spill
-        if spill is None:
-            with cell._lazy_lock():
-                if cell._spill is None:
-                    cell._spill = deque()
-                spill = cell._spill
-        spill.append(message)  # deque.append is atomic; only the turn pops
+        cell._spill_queue().append(message)  # deque.append is atomic; only the turn pops
         # As in Mailbox._post: whoever takes the flag schedules the actor (a
         # stopped actor's dispatch drains what arrived late).
         if cell._scheduled.acquire(False):

@@ -19,7 +19,7 @@ backstage_threads.bench --only ask``-like loop, best of 5), on the project's
 3.13t, spin + yield     6-8 us             9.6 us
 3.11, no spin           67 us              10.4-11.2 us (Pykka 12.7-13.5 us)
 3.11, spin, sleep(0)    48 us              40-42 us
-3.11, spin + yield      see the bench      9.2 us
+3.11, spin + yield      55 us (Pykka 77)   9.2 us
 ======================  =================  ==================================
 
 `SPIN_SECONDS` = 50 us: long enough for a reply that needs one short turn

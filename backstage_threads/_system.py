@@ -165,7 +165,7 @@ class ActorSystem:
         ``spawn(Worker, db, name="w", kwargs={"retries": 3})`` builds
         ``Worker(db, retries=3)``, and again the same way on every restart.
         ``factory`` is an `Actor` subclass or any callable returning a new actor;
-        the options are those of ``context.spawn`` (`ActorCell.spawn`).
+        the options are those of `ActorContext.spawn`.
 
         Raises:
             TypeError: If ``factory`` is a class that is not an `Actor` subclass

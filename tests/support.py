@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from backstage_threads import Actor, ActorRef, ActorSystem, DeadLetter
-from backstage_threads._mailbox import WaiterQueue
+from backstage_threads._waiting import WaiterQueue
 
 #: Upper bound of any single wait in a non-stress test (seconds). A healthy run
 #: never gets near it; it only turns a hang into a failure.

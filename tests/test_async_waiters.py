@@ -26,7 +26,7 @@ from backstage_threads import (
     Overflow,
     SendTimeoutError,
 )
-from backstage_threads._mailbox import WaiterQueue
+from backstage_threads._waiting import WaiterQueue
 from backstage_threads.testing import deterministic_system
 
 # The reported scenario: far more concurrent asks than the mailbox holds.

@@ -137,9 +137,7 @@ class Lifecycle(Watching):
             elif kind == CHILD_FAILED:
                 self._child_failed(payload)
             elif kind == RESUME:
-                if self._state is FAILED and self._actor is None:
-                    self._restart(False)  # nothing to resume: build it again (Akka)
-                elif self._state is FAILED:
+                if self._state is FAILED:
                     self._state = RUNNING
                     self._set_status(ServiceStatus.RUNNING)
             elif kind == RESTART:

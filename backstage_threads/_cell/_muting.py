@@ -15,7 +15,6 @@ removed the actor from ``target._muted``) only arrives at the handshake.
 from __future__ import annotations
 
 import threading
-from collections import deque
 from typing import TYPE_CHECKING
 
 from .._local import TurnOwner
@@ -40,12 +39,7 @@ class Muting(SystemQueue):
     def _mute_sender(self, sender: TurnOwner) -> None:
         """Register ``sender`` (running on this thread) as muted on this mailbox."""
         assert isinstance(sender, Muting)  # every turn owner is a cell
-        muted = self._muted
-        if muted is None:
-            with self._lazy_lock():
-                if self._muted is None:
-                    self._muted = deque()
-                muted = self._muted
+        muted = self._muted_queue()
         if sender._handshake is None:
             sender._handshake = threading.Lock()
         sender._mute_target = self._as_cell()

@@ -1,0 +1,65 @@
+"""The line of senders waiting for room in a full BLOCK mailbox.
+
+A waiter holds its message; whoever makes room admits waiters in order (moves
+their messages into the queue) and then releases them (see `Mailbox`). A plain
+thread waits on a `ThreadWaiter`; a coroutine on an ``AsyncWaiter`` (``_aio``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Protocol
+
+__all__ = ["ThreadWaiter", "Waiter", "WaiterQueue"]
+
+
+class Waiter(Protocol):
+    """A sender's place in a mailbox's line of senders waiting for room.
+
+    The admitter moves ``message`` into the queue, sets ``admitted`` and calls
+    `release`; a stop calls `release` without admitting. Each waiter is released
+    at most once, by whoever took it out of the line under `WaiterQueue.lock`.
+    """
+
+    message: object
+    admitted: bool
+
+    def release(self) -> None: ...
+
+
+class ThreadWaiter:
+    """A plain thread's place in line: it parks on a lock created held."""
+
+    __slots__ = ("_lock", "admitted", "message")
+
+    def __init__(self, message: object) -> None:
+        self.message = message
+        self.admitted = False
+        self._lock = threading.Lock()
+        self._lock.acquire()
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def wait(self, timeout: float | None) -> None:
+        """Park until released or ``timeout`` seconds (None: no limit) have passed."""
+        self._lock.acquire(timeout=-1 if timeout is None else timeout)
+
+
+class WaiterQueue(deque[Waiter]):
+    """The line of senders waiting for room in one mailbox, oldest first.
+
+    Joining is a bare ``append`` (atomic on a deque). Taking waiters out
+    (admitting, leaving, releasing at a stop) happens only under `lock`, so one is
+    admitted or taken out exactly once and admissions keep the line's order.
+    """
+
+    __slots__ = ("lock",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Guards removing waiters from the line and setting their ``admitted``
+        # flag. Held for one pass of admissions (at most one per free place) or
+        # one removal; never while calling out (waiters are released after it).
+        self.lock = threading.Lock()
