@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from loguru import logger as _logger
 
-from ._actor import Actor
-from ._aio import HOOK_TIMEOUT, AsyncActor
+from ._actor import Actor, ActorContext, ActorSystemLike, AsyncActor
+from ._aio import HOOK_TIMEOUT
 from ._app import Application
 from ._clock import Clock, MonotonicClock
-from ._context import ActorContext
 from ._deadletters import DeadLetter, DeadLetters
 from ._dispatcher import Dispatcher, WorkerStatistics
 from ._errors import (
@@ -100,6 +99,7 @@ __all__ = [
     "ActorStoppedError",
     "ActorSystem",
     "ActorSystemClosedError",
+    "ActorSystemLike",
     "Application",
     "AskTimeoutError",
     "AsyncActor",

@@ -29,43 +29,21 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 import janus
 
-from ._actor import Actor
 from ._errors import ActorSystemClosedError
 from ._local import current
 from ._threads import start_thread
 
-__all__ = ["HOOK_TIMEOUT", "AsyncActor", "AsyncWaiter", "LoopBridge", "LoopReply"]
-
-M = TypeVar("M")
+__all__ = ["HOOK_TIMEOUT", "LoopBridge"]
 
 #: How long a turn waits for an async ``on_start``/``on_stop`` coroutine. A
 #: hook that takes longer fails with TimeoutError (reported to the supervisor).
 HOOK_TIMEOUT = 30.0
 
 Done = Callable[["asyncio.Task[Any]"], object]
-
-
-class AsyncActor(Actor[M]):
-    """An actor whose hooks and `receive` are coroutines.
-
-    It runs on the system's event-loop thread; ``await`` inside `receive` holds
-    no worker thread. Messages are still handled one at a time. Inside it, use
-    ``await ref.ask_async(...)`` rather than the blocking ``ref.ask``.
-    """
-
-    async def on_start(self) -> None:
-        """Called before the first message."""
-
-    async def receive(self, message: M) -> Any:
-        """Handle one message; the return value answers an ask."""
-        raise NotImplementedError(f"{type(self).__name__} does not override receive()")
-
-    async def on_stop(self) -> None:
-        """Called once when the actor stops."""
 
 
 class LoopBridge:
@@ -142,56 +120,3 @@ class LoopBridge:
                 pass
         self._thread.join(timeout)
         return [self._thread.name] if self._thread.is_alive() else []
-
-
-class LoopReply:
-    """An ask's reply target that resolves an asyncio future on its own loop."""
-
-    __slots__ = ("future", "loop")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.future: asyncio.Future[Any] = loop.create_future()
-
-    def _call(self, setter: Callable[[Any], None], value: Any) -> None:
-        def resolve() -> None:
-            if not self.future.done():
-                setter(value)
-
-        try:
-            self.loop.call_soon_threadsafe(resolve)
-        except RuntimeError:
-            pass  # the asker's loop has closed: nobody is waiting any more
-
-    def set_result(self, result: object, /) -> None:
-        self._call(self.future.set_result, result)
-
-    def set_exception(self, exception: BaseException | None, /) -> None:
-        self._call(self.future.set_exception, exception)
-
-
-class AsyncWaiter:
-    """A coroutine's place in a mailbox's line of senders waiting for room.
-
-    The mailbox admits ``message`` (or, at a stop, refuses it) and then calls
-    `release` once, from whichever thread made room; that resolves `future` on
-    the sender's own loop.
-    """
-
-    __slots__ = ("admitted", "future", "loop", "message")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, message: object) -> None:
-        self.loop = loop
-        self.message = message
-        self.admitted = False
-        self.future: asyncio.Future[None] = loop.create_future()
-
-    def release(self) -> None:
-        def wake() -> None:
-            if not self.future.done():  # (cancelled when the sender's wait timed out)
-                self.future.set_result(None)
-
-        try:
-            self.loop.call_soon_threadsafe(wake)
-        except RuntimeError:
-            pass  # the sender's loop has closed

@@ -22,7 +22,7 @@ from types import FrameType
 from typing import Any
 
 from ._actor import Actor, Root
-from ._exit import waiting_for as live_leaves
+from ._cell import ActorCell
 from ._factory import Factory, actor_factory
 from ._interrupt import interrupts
 from ._ref import ActorRef
@@ -162,7 +162,7 @@ class Application:
                 component = self._components[name]
                 for need in component.needs:
                     watcher.wait_running(self._refs[need], timeout)
-                self._refs[name] = root._cell.spawn(
+                self._refs[name] = _context_of(root).spawn(
                     component.factory, name=name, **component.options
                 )
                 self._order.append(name)
@@ -271,7 +271,7 @@ class Application:
         def waiting_for() -> list[str]:
             if system is None:
                 return []
-            paths = live_leaves(system)
+            paths = system._waiting_for()
             return [p for p in paths if p == prefix or p.startswith(prefix + "/")] or list(paths)
 
         with interrupts.stopping(f"application {self.name!r}", waiting_for, timeout, reason, hint):
@@ -292,13 +292,13 @@ class _StatusWatcher:
     def wait_running(self, ref: ActorRef[Any], timeout: float | None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while ref._cell.status is not ServiceStatus.RUNNING:
+            while ref.status is not ServiceStatus.RUNNING:
                 if not ref.is_alive:
                     raise RuntimeError(f"{ref.path} stopped before it was Running")
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise TimeoutError(
-                        f"{ref.path} is {ref._cell.status.value}, not Running, after {timeout} s"
+                        f"{ref.path} is {ref.status.value}, not Running, after {timeout} s"
                     )
                 self._cond.wait(remaining)
 
@@ -308,3 +308,15 @@ class _StatusWatcher:
 
 def _remaining(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def _context_of(root: ActorRef[Any]) -> ActorCell:
+    """The application root's cell, to spawn the components under it.
+
+    (The root takes no messages and runs no code of its own, so spawning its
+    children from the launcher's thread races with nothing; `ActorContext.spawn`
+    takes the tree lock.)
+    """
+    cell = root._cell
+    assert isinstance(cell, ActorCell)  # a thread-backend ref always holds a cell
+    return cell

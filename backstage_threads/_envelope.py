@@ -6,16 +6,18 @@ reply target, so the per-message check is one ``type(item) is Ask``.
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Callable
 from concurrent.futures import InvalidStateError
 from time import perf_counter
-from typing import Protocol
+from typing import Any, Protocol
 
 from ._errors import AskTimeoutError
 from ._local import current
 from ._spin import SPIN_SECONDS, yield_cpu
 
-__all__ = ["Ask", "Reply", "ReplyTarget", "settle_error", "settle_result"]
+__all__ = ["Ask", "LoopReply", "Reply", "ReplyTarget", "settle_error", "settle_result"]
 
 
 class ReplyTarget(Protocol):
@@ -105,3 +107,29 @@ class Reply:
         if error is not None:
             raise error
         return self._value
+
+
+class LoopReply:
+    """An ask's reply target that resolves an asyncio future on its own loop."""
+
+    __slots__ = ("future", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[Any] = loop.create_future()
+
+    def _call(self, setter: Callable[[Any], None], value: Any) -> None:
+        def resolve() -> None:
+            if not self.future.done():
+                setter(value)
+
+        try:
+            self.loop.call_soon_threadsafe(resolve)
+        except RuntimeError:
+            pass  # the asker's loop has closed: nobody is waiting any more
+
+    def set_result(self, result: object, /) -> None:
+        self._call(self.future.set_result, result)
+
+    def set_exception(self, exception: BaseException | None, /) -> None:
+        self._call(self.future.set_exception, exception)

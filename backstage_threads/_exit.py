@@ -44,9 +44,10 @@ Module-level state: the set of live systems is process-wide by nature (there
 is one interpreter exit), the package's one exception to "each system owns its
 state" besides the SIGINT handler.
 
-This module reads the system's own fields, as a part of `ActorSystem` kept
-apart (like one of Akka's ``dungeon`` traits of the actor cell): `leave_block`
-is the system's ``__exit__`` and `close_at_exit` its ``_close_at_exit``.
+This module is a part of `ActorSystem` kept apart (like one of Akka's
+``dungeon`` traits of the actor cell): `leave_block` is the system's
+``__exit__`` and `close_at_exit` its ``_close_at_exit``. It reads the system
+through `Exiting`, declared here, so it sits below the system module.
 """
 
 from __future__ import annotations
@@ -58,37 +59,68 @@ import warnings
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ._errors import ActorFailedError, root_cause
 from ._interrupt import REPORT_AFTER, interrupts, say_still_stopping
 
 if TYPE_CHECKING:
-    from ._system import ActorSystem
+    from ._supervision import Failure
 
-__all__ = ["close_at_exit", "leave_block", "track", "untrack", "waiting_for"]
+__all__ = ["Exiting", "close_at_exit", "leave_block", "track", "untrack"]
+
+
+class Exiting(Protocol):
+    """An actor system, as leaving ``with`` and the exit hook need it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def _shutdown_timeout(self) -> float | None: ...
+    @property
+    def _shutdown_started(self) -> bool: ...
+    @property
+    def _failure(self) -> Failure | None: ...
+    @property
+    def _stop_cause(self) -> ActorFailedError | None: ...
+
+    # Whether __enter__ routed Ctrl-C through the interrupt guard.
+    _guarded: bool
+
+    def shutdown(self, timeout: float | None) -> object: ...
+    def _close_at_exit(self) -> None: ...
+    def _waiting_for(self) -> tuple[str, ...]:
+        """Live actors with no live child: the ones a stopping system waits on."""
+        ...
+
+    def _begin_stop(self, reason: str) -> None:
+        """Refuse new actors and ask /user to stop; returns at once."""
+        ...
+
+    def _wait_root_stopped(self, timeout: float | None) -> bool: ...
+
 
 # Guards _live: systems are created and shut down on any thread.
 _lock = threading.Lock()
 # Systems started and not yet shut down. Weak, so that the set never keeps a
 # system alive; a system with running threads is referenced by them anyway.
-_live: weakref.WeakSet[ActorSystem] = weakref.WeakSet()
+_live: weakref.WeakSet[Exiting] = weakref.WeakSet()
 
 
-def track(system: ActorSystem) -> None:
+def track(system: Exiting) -> None:
     """Shut ``system`` down at exit unless `untrack` is called first."""
     with _lock:
         _live.add(system)
 
 
-def untrack(system: ActorSystem) -> None:
+def untrack(system: Exiting) -> None:
     """``system`` has shut down: nothing to do for it at exit."""
     with _lock:
         _live.discard(system)
 
 
 def leave_block(
-    system: ActorSystem,
+    system: Exiting,
     exc_type: type[BaseException] | None,
     exc: BaseException | None,
     tb: TracebackType | None,
@@ -105,7 +137,7 @@ def leave_block(
     try:
         if exc_type is not None and issubclass(exc_type, KeyboardInterrupt):
             what = f"actor system {system.name!r}"
-            with interrupts.stopping(what, lambda: waiting_for(system), timeout):
+            with interrupts.stopping(what, system._waiting_for, timeout):
                 system.shutdown(timeout)
         else:
             system.shutdown(timeout)
@@ -118,7 +150,7 @@ def leave_block(
         raise ActorFailedError(str(stop), path=path) from cause
 
 
-def close_at_exit(system: ActorSystem) -> None:
+def close_at_exit(system: Exiting) -> None:
     """Warn about ``system`` if it was never shut down, and shut it down (main thread)."""
     if not system._shutdown_started:
         warnings.warn(
@@ -133,38 +165,19 @@ def close_at_exit(system: ActorSystem) -> None:
     deadline = None if timeout is None else time.monotonic() + timeout
     entered = interrupts.enter()
     try:
-        with interrupts.stopping(
-            what, lambda: waiting_for(system), timeout, reason=None
-        ) as watched:
+        with interrupts.stopping(what, system._waiting_for, timeout, reason=None) as watched:
             if watched:
                 system.shutdown(timeout)
                 return
             # No watcher thread (Python 3.12 starts none this late): report from here.
-            with system._tree_lock:
-                system._closing = True
-            system._root._request_stop("actor system shut down at interpreter exit")
-            stopped = system._root._wait_stopped(_shorter(REPORT_AFTER, deadline))
+            system._begin_stop("actor system shut down at interpreter exit")
+            stopped = system._wait_root_stopped(_shorter(REPORT_AFTER, deadline))
             remaining = _remaining(deadline)
             if not stopped and (remaining is None or remaining > 0):
-                say_still_stopping(what, waiting_for(system), remaining)
+                say_still_stopping(what, system._waiting_for(), remaining)
             system.shutdown(remaining)
     finally:
         interrupts.leave(entered)
-
-
-def waiting_for(system: ActorSystem) -> tuple[str, ...]:
-    """Live actors with no live child: the ones a stopping system waits on."""
-    paths: list[str] = []
-    with system._tree_lock:
-        stack = [system._root]
-        while stack:
-            cell = stack.pop()
-            live = cell._children.values() if cell._children else ()
-            children = [child for child in live if child.is_alive]
-            if cell.is_alive and not children:
-                paths.append(cell._path)
-            stack.extend(children)
-    return tuple(sorted(paths))
 
 
 def _close_forgotten() -> None:

@@ -1,27 +1,90 @@
-"""`ActorRef`: the only way to talk to an actor."""
+"""`ActorRef`: the only way to talk to an actor.
+
+A ref holds the actor's cell, and needs of it only what `RefTarget` lists: the
+mailbox's sending side, a few identity fields, and the system messages a
+supervisor or a watcher posts. The cell (a layer above) satisfies it; this
+module names no cell type.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from ._aio import AsyncWaiter, LoopReply
 from ._asks import remaining
-from ._envelope import Ask, Reply
+from ._envelope import Ask, LoopReply, Reply
 from ._errors import AskTimeoutError, DeadlockError
-from ._local import current
+from ._local import TurnOwner, current
 from ._mailbox import _END
 from ._validate import check_timeout
+from ._waiting import AsyncWaiter
 
 if TYPE_CHECKING:
-    from ._cell import ActorCell
+    from ._errors import ActorStoppedError, SendTimeoutError
     from ._status import ServiceStatus
+    from ._waiting import Waiter
 
-__all__ = ["ActorRef"]
+__all__ = ["ActorRef", "RefTarget"]
 
 M = TypeVar("M")
+
+
+class RefTarget(TurnOwner, Protocol):
+    """What a ref (and whoever holds one) needs of the actor behind it.
+
+    The actor cell satisfies it. Members are read-only here; the cell writes
+    them under its own invariants (see ``_mailbox`` and ``_cell``). Every
+    actor may run a turn, hence the `TurnOwner` base.
+    """
+
+    # Identity and state.
+    @property
+    def _name(self) -> str: ...
+    @property
+    def _status(self) -> ServiceStatus: ...
+    @property
+    def is_alive(self) -> bool: ...
+
+    # The mailbox's sending side (`Mailbox`).
+    @property
+    def _queue(self) -> deque[object]: ...
+    @property
+    def _spill(self) -> deque[object] | None: ...
+    @property
+    def _closed(self) -> bool: ...
+    @property
+    def _scheduled(self) -> threading.Lock: ...
+    @property
+    def _dispatch(self) -> Callable[[Any], None]: ...
+    def _post(self, message: object, timeout: float | None) -> None: ...
+    def _post_nowait(self, message: object) -> None: ...
+    def _post_unless_full(self, message: object) -> bool: ...
+    def _join_line(self, waiter: Waiter) -> None: ...
+    def _leave_line(self, waiter: Waiter) -> bool: ...
+    def _stopped_while_waiting(self, message: object) -> ActorStoppedError: ...
+    def _send_timeout_error(self, timeout: float | None) -> SendTimeoutError: ...
+    def _wait_stopped(self, timeout: float | None) -> bool: ...
+    def _ask_from_turn(
+        self,
+        asker: TurnOwner,
+        item: Ask,
+        reply: Reply,
+        timeout: float | None,
+        deadline: float | None,
+    ) -> Any: ...
+
+    # System messages: stop, watch, and a supervisor's directives.
+    def _request_stop(self, reason: str | None) -> None: ...
+    def _request_watch(self, watcher: object) -> None: ...
+    def _request_unwatch(self, watcher: object) -> None: ...
+    def _request_resume(self) -> None: ...
+    def _request_restart(self, running_too: bool = False) -> None: ...
+    def _suspend(self) -> None: ...
 
 
 class ActorRef(Generic[M]):
@@ -36,7 +99,7 @@ class ActorRef(Generic[M]):
 
     __slots__ = ("_cell",)
 
-    def __init__(self, cell: ActorCell) -> None:
+    def __init__(self, cell: RefTarget) -> None:
         self._cell = cell
 
     @property
@@ -135,7 +198,7 @@ class ActorRef(Generic[M]):
         if asker is None:
             cell._post(item, timeout)
             return reply.wait(remaining(deadline), cell._path, timeout)
-        return cell._system._asks.ask(asker, cell, item, reply, timeout, deadline)
+        return cell._ask_from_turn(asker, item, reply, timeout, deadline)
 
     async def ask_async(self, message: M, *, timeout: float | None = None) -> Any:
         """Like `ask`, for asyncio code: awaits the reply without blocking the loop.
@@ -217,7 +280,7 @@ class ActorRef(Generic[M]):
         Its children stop first; messages still queued become dead letters.
         Idempotent; returns at once (see `wait_stopped`).
         """
-        self._cell.stop()
+        self._cell._request_stop(None)
 
     def wait_stopped(self, timeout: float | None = None) -> bool:
         """Wait until the actor has stopped; return False on timeout."""

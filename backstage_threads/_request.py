@@ -46,21 +46,32 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._envelope import Ask
-from ._errors import ActorSystemClosedError, AskTimeoutError, BackstageError, MailboxFullError
-from ._overflow import Overflow
+from ._errors import AskTimeoutError, BackstageError
 from ._ref import ActorRef
 from ._validate import check_timeout
 
 if TYPE_CHECKING:
-    from ._cell import ActorCell
     from ._timers import TimerHandle
 
-__all__ = ["Adapted", "Response", "ask", "pipe"]
+__all__ = ["Adapted", "Asker", "Response", "ask", "pipe"]
 
 Adapt = Callable[["Response"], object]
+
+
+class Asker(Protocol):
+    """The asking actor, as its requests need it (an actor cell satisfies it)."""
+
+    def _deliver(self, message: object) -> None:
+        """Post ``message`` from any thread, never waiting for room (under
+        BLOCK a full mailbox takes it beyond capacity, muting nobody); what
+        cannot be delivered becomes a dead letter."""
+        ...
+
+    def _dead_letter(self, message: object, reason: str) -> None: ...
+    def _schedule(self, delay: float, callback: Callable[[], object]) -> TimerHandle: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +144,7 @@ class _Request:
 
     def __init__(
         self,
-        asker: ActorCell,
+        asker: Asker,
         tag: object,
         adapt: Adapt | None,
         source: str | None,
@@ -191,10 +202,8 @@ class _Request:
             self._deliver(response)
             return
         # The timeout won: this outcome is late. Record it, never drop it.
-        asker = self._asker
         what = "reply" if response.error is None else f"failure ({response.error!r})"
-        asker._system.dead_letters.record(
-            asker._ref,
+        self._asker._dead_letter(
             response,
             f"late {what} from {self._source}: the request timed out after {self._timeout} s",
         )
@@ -206,45 +215,18 @@ class _Request:
 
     def _deliver(self, response: Response) -> None:
         adapt = self._adapt
-        deliver(self._asker, response if adapt is None else Adapted(response, adapt))
-
-
-def deliver(cell: ActorCell, message: object) -> None:
-    """Post ``message`` to ``cell``'s mailbox from any thread, never waiting for room.
-
-    Under BLOCK a full mailbox takes it into the spill without muting anyone;
-    other policies act as for any send. Whatever cannot be delivered is a dead
-    letter (recorded here, or by the mailbox itself).
-    """
-    try:
-        if cell._policy is not Overflow.BLOCK or cell._closed:
-            cell._post(message, 0.0)  # closed: dead letter; FAIL raises; DROP_* act
-            return
-        try:
-            cell._post_nowait(message)
-            return
-        except MailboxFullError:
-            pass
-        cell._spill_queue().append(message)  # deque.append is atomic; only the turn pops
-        # As in Mailbox._post: whoever takes the flag schedules the actor (a
-        # stopped actor's dispatch drains what arrived late).
-        if cell._scheduled.acquire(False):
-            cell._dispatch(cell)
-    except MailboxFullError as exc:
-        cell._system.dead_letters.record(cell._ref, message, f"not delivered: {exc}")
-    except ActorSystemClosedError:
-        pass  # the mailbox already recorded it as a dead letter
+        self._asker._deliver(response if adapt is None else Adapted(response, adapt))
 
 
 def ask(
-    asker: ActorCell,
+    asker: Asker,
     target: object,
     message: object,
     timeout: float | None,
     tag: object,
     adapt: Adapt | None,
 ) -> None:
-    """``context.ask``: see `ActorCell.ask` for the contract."""
+    """``context.ask``: see `ActorContext.ask` for the contract."""
     if not isinstance(target, ActorRef):
         raise TypeError(f"context.ask() needs the ActorRef of the actor to ask, got {target!r}")
     timeout = check_timeout(timeout)
@@ -252,7 +234,7 @@ def ask(
     cell = target._cell
     request = _Request(asker, tag, adapt, cell._path, timeout)
     if timeout is not None:
-        request.timer = asker._system._timers.schedule(timeout, request.expire)
+        request.timer = asker._schedule(timeout, request.expire)
     try:
         # On a worker (a turn) a full BLOCK mailbox spills and mutes the asker,
         # as for any send; a pinned actor's thread waits for room at most
@@ -263,13 +245,13 @@ def ask(
 
 
 def pipe(
-    asker: ActorCell,
+    asker: Asker,
     future: object,
     timeout: float | None,
     tag: object,
     adapt: Adapt | None,
 ) -> None:
-    """``context.pipe``: see `ActorCell.pipe` for the contract."""
+    """``context.pipe``: see `ActorContext.pipe` for the contract."""
     if not isinstance(future, Future):
         raise TypeError(
             f"context.pipe() needs a concurrent.futures.Future, got {future!r} "
@@ -279,7 +261,7 @@ def pipe(
     _check_adapt(adapt)
     request = _Request(asker, tag, adapt, None, timeout)
     if timeout is not None:
-        request.timer = asker._system._timers.schedule(timeout, request.expire)
+        request.timer = asker._schedule(timeout, request.expire)
     # Runs at once, on this thread, if the future is already done.
     future.add_done_callback(request.from_future)
 

@@ -1,8 +1,10 @@
 """Supervision: what a parent does when a child fails.
 
 Built on the cell's primitive operations (resume, restart, stop, and failing the
-supervisor itself); the cell knows nothing of deciders, scopes, backoff or
-intensity limits, which all live here.
+supervisor itself), which the strategy sees through two Protocols declared here:
+a `Supervised` child and its `Supervisor`. The cell satisfies both and knows
+nothing of deciders, scopes, backoff or intensity limits, which all live here;
+another backend's actors can be supervised by the same strategies.
 
 Defaults follow OTP: restart, one-for-one, at most 3 restarts in 5 seconds per
 supervisor, after which the supervisor escalates (fails itself).
@@ -12,15 +14,14 @@ from __future__ import annotations
 
 import enum
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _log
 from ._errors import ActorFailedError, ActorInitializationError
 
 if TYPE_CHECKING:
-    from ._cell import ActorCell
     from ._ref import ActorRef
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "Need",
     "RestartAfter",
     "Scope",
+    "Supervised",
+    "Supervisor",
     "SupervisorStrategy",
 ]
 
@@ -113,6 +116,31 @@ class Failure:
     hook: str
 
 
+class Supervised(Protocol):
+    """A child as its supervisor's strategy acts on it (an actor cell)."""
+
+    @property
+    def _path(self) -> str: ...
+    def _request_resume(self) -> None: ...
+    def _request_restart(self, running_too: bool = False) -> None: ...
+    def _request_stop(self, reason: str | None) -> None: ...
+    def _suspend(self) -> None: ...
+
+
+class Supervisor(Protocol):
+    """The supervising actor, as its strategy sees it (in the supervisor's turn)."""
+
+    @property
+    def _path(self) -> str: ...
+
+    # Times of recent restarts, on the system's clock; kept by the strategy.
+    _restart_log: list[float] | None
+
+    def _child_cells(self) -> Sequence[Supervised]: ...
+    def _now(self) -> float: ...
+    def _schedule(self, delay: float, callback: Callable[[], object]) -> object: ...
+
+
 class Scope(enum.Enum):
     """Which children a directive applies to."""
 
@@ -178,19 +206,19 @@ class SupervisorStrategy:
             raise TypeError(f"decider returned {decision!r}; expected a Directive or RestartAfter")
         return decision
 
-    def handle(self, supervisor: ActorCell, failure: Failure) -> None:
+    def handle(self, supervisor: Supervisor, failure: Failure) -> None:
         """Apply the decision (called in the supervisor's own turn).
 
         Raises:
             ActorFailedError: To escalate; its ``__cause__`` is the child's error.
         """
-        child = failure.child._cell
+        child: Supervised = failure.child._cell
         decision = self.decide(failure)
         if failure.hook == "on_stop":
             # The child is stopping or restarting anyway: only escalation applies.
             if decision is Directive.ESCALATE:
                 error = ActorFailedError(
-                    f"{child.path} failed in on_stop; supervisor escalated", path=child.path
+                    f"{child._path} failed in on_stop; supervisor escalated", path=child._path
                 )
                 error.__cause__ = failure.error
                 raise error
@@ -217,17 +245,17 @@ class SupervisorStrategy:
             delay = decision.backoff(attempt)
             for cell in affected:
                 cell._suspend()
-            supervisor._system._timers.schedule(delay, lambda: _restart_all(affected))
+            supervisor._schedule(delay, lambda: _restart_all(affected))
         else:
             child._request_stop(f"escalated {failure.error!r}")
-            _log.escalated(child.path, supervisor.path, failure.error)
+            _log.escalated(child._path, supervisor._path, failure.error)
             error = ActorFailedError(
-                f"{child.path} failed and its supervisor escalated", path=child.path
+                f"{child._path} failed and its supervisor escalated", path=child._path
             )
             error.__cause__ = failure.error
             raise error
 
-    def _affected(self, supervisor: ActorCell, child: ActorCell) -> list[ActorCell]:
+    def _affected(self, supervisor: Supervisor, child: Supervised) -> Sequence[Supervised]:
         if self.scope is Scope.ONE_FOR_ONE:
             return [child]
         siblings = supervisor._child_cells()
@@ -235,9 +263,9 @@ class SupervisorStrategy:
             return siblings
         return siblings[siblings.index(child) :] if child in siblings else [child]
 
-    def _count_restart(self, supervisor: ActorCell) -> int:
+    def _count_restart(self, supervisor: Supervisor) -> int:
         """Log one restart; return how many came before it, or -1 past the limit."""
-        now = supervisor._system._timers.clock.now()  # manual time in tests
+        now = supervisor._now()  # the system's clock: manual time in tests
         log = supervisor._restart_log
         if log is None:
             log = supervisor._restart_log = []
@@ -248,7 +276,7 @@ class SupervisorStrategy:
         return len(log) - 1
 
 
-def _restart_all(cells: list[ActorCell]) -> None:
+def _restart_all(cells: Sequence[Supervised]) -> None:
     for cell in cells:
         cell._request_restart(running_too=True)
 

@@ -13,12 +13,12 @@ from ._actor import Actor, Root
 from ._aio import LoopBridge
 from ._asks import WaitForGraph
 from ._cell import ActorCell
+from ._cell._lifecycle import Lifecycle
 from ._clock import Clock
 from ._deadletters import DEFAULT_HISTORY, DeadLetters
 from ._dispatcher import Dispatcher, Runnable
 from ._errors import ActorFailedError, ActorSystemClosedError
 from ._exit import close_at_exit, leave_block, track, untrack
-from ._factory import Factory
 from ._failures import closed_error, escalation_error, worker_death_error
 from ._interrupt import interrupts
 from ._mailbox import DEFAULT_CAPACITY
@@ -32,7 +32,7 @@ from ._status import ServiceStatus, StatusNode
 from ._subscription import Subscribers, Subscription
 from ._supervision import Failure, SupervisorStrategy
 from ._timers import TimerService
-from ._tree import live_paths, snapshot
+from ._tree import live_leaves, live_paths, snapshot
 from ._validate import check_positive_int, check_timeout
 
 __all__ = ["ActorSystem"]
@@ -108,7 +108,8 @@ class ActorSystem:
         self._shutdown_started = False
         # Whether __enter__ routed Ctrl-C through the interrupt guard.
         self._guarded = False
-        self._pinned: dict[ActorCell, PinnedThread] = {}
+        # The pinned threads by actor cell.
+        self._pinned: dict[object, PinnedThread] = {}
         self._failure: Failure | None = None
         # Set once with _failure: what later errors name and chain as the cause.
         self._stop_cause: ActorFailedError | None = None
@@ -199,7 +200,7 @@ class ActorSystem:
         parts = [p for p in path.split("/")[2:] if p]
         if path != "/user" + "".join("/" + p for p in parts):
             raise ValueError(f"malformed actor path {path!r}: expected '/user/name/name...'")
-        cell: ActorCell | None = self._root
+        cell: Lifecycle | None = self._root
         with self._tree_lock:
             for part in parts:
                 children = cell._children if cell is not None else None
@@ -283,10 +284,8 @@ class ActorSystem:
         timeout = check_timeout(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         self._shutdown_started = True
-        with self._tree_lock:
-            self._closing = True
-        self._root._request_stop("actor system shut down")
-        stopped = self._root._wait_stopped(_remaining(deadline))
+        self._begin_stop("actor system shut down")
+        stopped = self._wait_root_stopped(_remaining(deadline))
         unstopped = () if stopped else self._live_paths()
         stuck = self._timers.shutdown(_remaining(deadline))
         with self._lazy_guard:
@@ -340,36 +339,21 @@ class ActorSystem:
         self._uid += 1
         return self._uid
 
-    def _spawn_cell(
-        self,
-        parent: ActorCell,
-        factory: Factory,
-        name: str | None,
-        capacity: int | None,
-        overflow: Overflow,
-        pinned: bool,
-    ) -> ActorCell:
-        budget = self._scheduler.budget
-        runner: list[PinnedThread] = []
+    def _placement(
+        self, path: str, pinned: bool
+    ) -> tuple[Callable[[Any], None], PinnedThread | None]:
+        # Called with _tree_lock held, by the parent creating the child.
+        if pinned and self._scheduler.supports_pinning:
+            thread = PinnedThread(f"{self.name}-pinned-{path}", self._scheduler.budget)
+            return thread.submit, thread
+        return self._pool_submit, None
 
-        def make(child_name: str) -> ActorCell:
-            dispatch: Callable[[ActorCell], None] = self._pool_submit
-            if pinned and self._scheduler.supports_pinning:
-                thread = PinnedThread(f"{self.name}-pinned-{parent._path}/{child_name}", budget)
-                runner.append(thread)
-                dispatch = thread.submit
-            return ActorCell(self, parent, child_name, factory, capacity, overflow, dispatch)
+    def _run_pinned(self, cell: object, thread: PinnedThread) -> None:
+        with self._tree_lock:
+            self._pinned[cell] = thread
+        thread.start()
 
-        cell = parent._add_child(name, make)
-        if runner:
-            with self._tree_lock:
-                self._pinned[cell] = runner[0]
-            runner[0].start()
-        cell._scheduled.acquire()
-        cell._dispatch(cell)
-        return cell
-
-    def _cell_stopped(self, cell: ActorCell) -> None:
+    def _cell_stopped(self, cell: object) -> None:
         with self._tree_lock:
             thread = self._pinned.pop(cell, None)
         if thread is not None:
@@ -384,9 +368,7 @@ class ActorSystem:
         logger.bind(actor=failure.child.path).opt(exception=failure.error).error(
             "failure escalated to the top; stopping actor system {}", self.name
         )
-        with self._tree_lock:
-            self._closing = True
-        self._root._request_stop(f"failure escalated to the top: {path} failed with {cause!r}")
+        self._begin_stop(f"failure escalated to the top: {path} failed with {cause!r}")
         report_uncaught(stop)
 
     def _closed_error(self, kind: type[E], text: str) -> E:
@@ -412,12 +394,24 @@ class ActorSystem:
         with self._tree_lock:
             return live_paths(self._root)
 
-    def _report_stragglers(self, parent: ActorCell, paths: tuple[str, ...]) -> None:
+    def _report_stragglers(self, path: str, paths: tuple[str, ...]) -> None:
         with self._tree_lock:
             self._stragglers.extend(paths)
-        logger.bind(actor=parent._path).warning(
-            "{} stopped without waiting longer for children {}", parent._path, paths
+        logger.bind(actor=path).warning(
+            "{} stopped without waiting longer for children {}", path, paths
         )
+
+    def _waiting_for(self) -> tuple[str, ...]:
+        with self._tree_lock:
+            return live_leaves(self._root)
+
+    def _begin_stop(self, reason: str) -> None:
+        with self._tree_lock:
+            self._closing = True
+        self._root._request_stop(reason)
+
+    def _wait_root_stopped(self, timeout: float | None) -> bool:
+        return self._root._wait_stopped(timeout)
 
 
 def _remaining(deadline: float | None) -> float | None:

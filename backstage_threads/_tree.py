@@ -1,18 +1,40 @@
-"""Walks over an actor tree, made with the system's tree lock held."""
+"""Walks over an actor tree, made with the system's tree lock held.
+
+They read each actor through `TreeNode`, declared here (the cell satisfies it),
+so the walks know no cell type.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Protocol
 
-from ._status import StatusNode
+from ._status import ServiceStatus, StatusNode
 
-if TYPE_CHECKING:
-    from ._cell import ActorCell
-
-__all__ = ["live_paths", "snapshot"]
+__all__ = ["TreeNode", "live_leaves", "live_paths", "snapshot"]
 
 
-def snapshot(cell: ActorCell) -> StatusNode:
+class TreeNode(Protocol):
+    """One actor of the tree, as a walk reads it (with the tree lock held)."""
+
+    @property
+    def _path(self) -> str: ...
+    @property
+    def _name(self) -> str: ...
+    @property
+    def _status(self) -> ServiceStatus: ...
+    @property
+    def _status_since(self) -> float: ...
+    @property
+    def restarts(self) -> int: ...
+    @property
+    def is_alive(self) -> bool: ...
+    @property
+    def _children(self) -> Mapping[str, TreeNode] | None: ...
+    def depth(self) -> int: ...
+
+
+def snapshot(cell: TreeNode) -> StatusNode:
     """The status of ``cell`` and its subtree (called with the tree lock held)."""
     children = tuple(snapshot(c) for c in cell._children.values()) if cell._children else ()
     return StatusNode(
@@ -26,7 +48,7 @@ def snapshot(cell: ActorCell) -> StatusNode:
     )
 
 
-def live_paths(root: ActorCell) -> tuple[str, ...]:
+def live_paths(root: TreeNode) -> tuple[str, ...]:
     """The sorted paths of the live actors from ``root`` down (tree lock held)."""
     paths: list[str] = []
     stack = [root]
@@ -36,4 +58,19 @@ def live_paths(root: ActorCell) -> tuple[str, ...]:
             paths.append(cell._path)
         if cell._children:
             stack.extend(cell._children.values())
+    return tuple(sorted(paths))
+
+
+def live_leaves(root: TreeNode) -> tuple[str, ...]:
+    """Live actors with no live child, sorted: the ones a stopping tree waits on
+    (tree lock held)."""
+    paths: list[str] = []
+    stack = [root]
+    while stack:
+        cell = stack.pop()
+        live = cell._children.values() if cell._children else ()
+        children = [child for child in live if child.is_alive]
+        if cell.is_alive and not children:
+            paths.append(cell._path)
+        stack.extend(children)
     return tuple(sorted(paths))

@@ -2,16 +2,18 @@
 
 A waiter holds its message; whoever makes room admits waiters in order (moves
 their messages into the queue) and then releases them (see `Mailbox`). A plain
-thread waits on a `ThreadWaiter`; a coroutine on an ``AsyncWaiter`` (``_aio``).
+thread waits on a `ThreadWaiter`; a coroutine on an `AsyncWaiter`, resolved on its
+own event loop from whichever thread made room.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import deque
 from typing import Protocol
 
-__all__ = ["ThreadWaiter", "Waiter", "WaiterQueue"]
+__all__ = ["AsyncWaiter", "ThreadWaiter", "Waiter", "WaiterQueue"]
 
 
 class Waiter(Protocol):
@@ -45,6 +47,33 @@ class ThreadWaiter:
     def wait(self, timeout: float | None) -> None:
         """Park until released or ``timeout`` seconds (None: no limit) have passed."""
         self._lock.acquire(timeout=-1 if timeout is None else timeout)
+
+
+class AsyncWaiter:
+    """A coroutine's place in a mailbox's line of senders waiting for room.
+
+    The mailbox admits ``message`` (or, at a stop, refuses it) and then calls
+    `release` once, from whichever thread made room; that resolves `future` on
+    the sender's own loop.
+    """
+
+    __slots__ = ("admitted", "future", "loop", "message")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, message: object) -> None:
+        self.loop = loop
+        self.message = message
+        self.admitted = False
+        self.future: asyncio.Future[None] = loop.create_future()
+
+    def release(self) -> None:
+        def wake() -> None:
+            if not self.future.done():  # (cancelled when the sender's wait timed out)
+                self.future.set_result(None)
+
+        try:
+            self.loop.call_soon_threadsafe(wake)
+        except RuntimeError:
+            pass  # the sender's loop has closed
 
 
 class WaiterQueue(deque[Waiter]):

@@ -16,8 +16,7 @@ from typing import Any, Generic, TypeVar
 
 import janus
 
-from ._actor import Actor
-from ._aio import AsyncActor
+from ._actor import Actor, AsyncActor
 from ._exports import publish
 from ._ref import ActorRef
 from ._system import ActorSystem

@@ -15,7 +15,10 @@ above declares a hook that the upper layer overrides:
     (_mailbox.Mailbox, below all of them: the bounded queue and its policies)
 
 ``_states`` holds the states, system-message kinds and markers they share.
-The public face of a cell is `ActorContext` (``_context``), which it implements.
+The public face of a cell is `ActorContext` (``_actor``), which it implements.
+Every layer types the cells it talks to by its own class (a parent, a child, a
+watcher is "a Lifecycle", "a Watching"), never by a layer above, and the system
+by `CellHost` (``_base``); nothing here names `ActorSystem`.
 """
 
 from ._turn import ActorCell

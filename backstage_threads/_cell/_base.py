@@ -1,26 +1,83 @@
-"""The first layer of a cell above its mailbox: who the actor is.
+"""The first layer of a cell above its mailbox: who the actor is, and its system.
 
 Every layer of the cell (see ``__init__``) reads these fields; they are set once
 by `ActorCell.__init__`, except ``_state`` and ``_actor``, which only the turn
 that holds the scheduled flag writes (``_state`` to STOPPING/STOPPED under the
 system's tree lock as well), and ``restarts``.
+
+A cell sees its system through `CellHost`, declared here: the public surface
+every actor sees (`ActorSystemLike`) plus the runtime services the layers use.
+`ActorSystem` satisfies it; the cell names no system class.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from .._actor import ActorSystemLike
+from .._errors import ActorSystemClosedError, MailboxFullError
 from .._mailbox import Mailbox
+from .._overflow import Overflow
 from ._states import STOPPED
 
 if TYPE_CHECKING:
     from .._actor import Actor
+    from .._aio import LoopBridge
+    from .._asks import WaitForGraph
+    from .._errors import ActorFailedError
     from .._factory import Factory
+    from .._pinned import PinnedThread
     from .._ref import ActorRef
-    from .._system import ActorSystem
-    from ._turn import ActorCell
+    from .._status import ServiceStatus
+    from .._supervision import Failure
+    from .._timers import TimerHandle, TimerService
 
-__all__ = ["CellBase"]
+__all__ = ["CellBase", "CellHost"]
+
+E = TypeVar("E", bound=BaseException)
+
+
+class CellHost(ActorSystemLike, Protocol):
+    """What an actor's cell needs of its system (`ActorSystem` provides it)."""
+
+    # Guards every cell's _children and _stopped_event and the STOPPING/STOPPED
+    # transitions (see ActorSystem).
+    @property
+    def _tree_lock(self) -> threading.Lock: ...
+    # Guards the lazy creation of mailbox side structures.
+    @property
+    def _lazy_guard(self) -> threading.Lock: ...
+    @property
+    def _timers(self) -> TimerService: ...
+    @property
+    def _asks(self) -> WaitForGraph: ...
+    @property
+    def _closing(self) -> bool: ...
+    @property
+    def _closed(self) -> bool: ...
+    @property
+    def _child_stop_timeout(self) -> float | None: ...
+
+    def _next_uid(self) -> int: ...
+    def _placement(
+        self, path: str, pinned: bool
+    ) -> tuple[Callable[[Any], None], PinnedThread | None]:
+        """How a new actor at ``path`` is run: its dispatch, and a pinned thread
+        (not yet started) if it gets one."""
+        ...
+
+    def _run_pinned(self, cell: object, thread: PinnedThread) -> None: ...
+    def _loop_bridge(self) -> LoopBridge: ...
+    def _closed_error(self, kind: type[E], text: str) -> E: ...
+    def _status_changed(
+        self, ref: ActorRef[Any], old: ServiceStatus, new: ServiceStatus
+    ) -> None: ...
+    def _root_failed(self, failure: Failure) -> None: ...
+    def _internal_error(self, error: ActorFailedError) -> None: ...
+    def _report_stragglers(self, path: str, paths: tuple[str, ...]) -> None: ...
+    def _cell_stopped(self, cell: object) -> None: ...
 
 
 class CellBase(Mailbox):
@@ -39,7 +96,7 @@ class CellBase(Mailbox):
         "restarts",
     )
 
-    _system: ActorSystem
+    _system: CellHost
     _name: str
     _path: str
     _factory: Factory
@@ -49,10 +106,44 @@ class CellBase(Mailbox):
     _stop_reason: str
     restarts: int
 
-    def _as_cell(self) -> ActorCell:
-        """This cell as the whole `ActorCell` (which every cell is): for the
-        lower layers, which pass themselves on to code that takes a cell."""
-        raise NotImplementedError
+    # -- the system's services, as every layer above uses them ----------------------
+
+    def _now(self) -> float:
+        """The system clock's time (manual in the testing kit)."""
+        return self._system._timers.clock.now()
+
+    def _schedule(self, delay: float, callback: Callable[[], object]) -> TimerHandle:
+        """Run ``callback`` on the system's timers after ``delay`` seconds."""
+        return self._system._timers.schedule(delay, callback)
+
+    def _dead_letter(self, message: object, reason: str) -> None:
+        self._system.dead_letters.record(self._ref, message, reason)
+
+    def _deliver(self, message: object) -> None:
+        """Post ``message`` from any thread, never waiting for room (a `Response`).
+
+        Under BLOCK a full mailbox takes it into the spill without muting anyone;
+        other policies act as for any send. Whatever cannot be delivered is a dead
+        letter (recorded here, or by the mailbox itself).
+        """
+        try:
+            if self._policy is not Overflow.BLOCK or self._closed:
+                self._post(message, 0.0)  # closed: dead letter; FAIL raises; DROP_* act
+                return
+            try:
+                self._post_nowait(message)
+                return
+            except MailboxFullError:
+                pass
+            self._spill_queue().append(message)  # deque.append is atomic; only the turn pops
+            # As in Mailbox._post: whoever takes the flag schedules the actor (a
+            # stopped actor's dispatch drains what arrived late).
+            if self._scheduled.acquire(False):
+                self._dispatch(self)
+        except MailboxFullError as exc:
+            self._dead_letter(message, f"not delivered: {exc}")
+        except ActorSystemClosedError:
+            pass  # the mailbox already recorded it as a dead letter
 
     @property
     def is_alive(self) -> bool:

@@ -15,8 +15,8 @@ import asyncio
 import threading
 from typing import Any
 
-from .._actor import Actor
-from .._aio import AsyncActor, LoopBridge
+from .._actor import Actor, AsyncActor
+from .._aio import LoopBridge
 from .._envelope import Ask, settle_error, settle_result
 from .._errors import ActorStoppedError, ActorSystemClosedError
 from .._request import Adapted

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 from .. import _log
 from .._actor import Actor
@@ -54,10 +54,9 @@ from ._states import (
 )
 from ._watching import Watching
 
-if TYPE_CHECKING:
-    from ._turn import ActorCell
-
 __all__ = ["Lifecycle"]
+
+C = TypeVar("C", bound="Lifecycle")
 
 
 class Lifecycle(Watching):
@@ -75,9 +74,9 @@ class Lifecycle(Watching):
         "_stopped_event",
     )
 
-    _parent: ActorCell | None
+    _parent: Lifecycle | None
     # Guarded by the system's tree lock; None until the first child.
-    _children: dict[str, ActorCell] | None
+    _children: dict[str, Lifecycle] | None
     # Created by the first waiter (under the tree lock), set at STOPPED.
     _stopped_event: threading.Event | None
     # Monotonic times of recent restarts; kept by the parent's strategy.
@@ -93,7 +92,7 @@ class Lifecycle(Watching):
     # turn handles no message and no system message.
     _outcome: object
 
-    def _add_child(self, name: str | None, make: Callable[[str], ActorCell]) -> ActorCell:
+    def _add_child(self, name: str | None, make: Callable[[str], C]) -> C:
         """Create and register a child under the tree lock; it is not yet scheduled."""
         system = self._system
         with system._tree_lock:
@@ -119,7 +118,7 @@ class Lifecycle(Watching):
             children[name] = cell
         return cell
 
-    def _child_cells(self) -> list[ActorCell]:
+    def _child_cells(self) -> list[Lifecycle]:
         """The live children in spawn order."""
         with self._system._tree_lock:
             return list(self._children.values()) if self._children else []
@@ -186,7 +185,8 @@ class Lifecycle(Watching):
         return False
 
     def _attach(self, actor: Actor[Any]) -> None:
-        """Called when a new instance is bound to this cell (a layer's hook)."""
+        """Called when a new instance is bound to this cell, before any of its
+        hooks runs (the whole cell gives it its context here; a layer may add)."""
 
     def _started(self) -> None:
         _log.lifecycle(self._path, "started")
@@ -205,7 +205,6 @@ class Lifecycle(Watching):
             error.__cause__ = exc
             self._fail(error, None, "factory")
             return False
-        actor._context = self._as_cell()
         self._actor = actor
         self._attach(actor)
         self._derives = type(actor).derive_status is not Actor.derive_status
@@ -326,10 +325,10 @@ class Lifecycle(Watching):
             return
         stragglers = tuple(cell._path for cell in self._child_cells())
         if stragglers:
-            self._system._report_stragglers(self._as_cell(), stragglers)
+            self._system._report_stragglers(self._path, stragglers)
         self._finish_stop(self._actor is not None)
 
-    def _child_terminated(self, child: ActorCell) -> None:
+    def _child_terminated(self, child: Lifecycle) -> None:
         with self._system._tree_lock:
             if self._children is not None and self._children.get(child._name) is child:
                 del self._children[child._name]
@@ -355,12 +354,12 @@ class Lifecycle(Watching):
         self._drain(self._stop_reason)
         parent = self._parent
         if parent is not None:
-            parent._post_system((CHILD_TERMINATED, self._as_cell()))
+            parent._post_system((CHILD_TERMINATED, self))
         if self._watchers:
             for watcher in self._watchers:
                 self._notify_watcher(watcher)
             self._watchers = None
-        self._system._cell_stopped(self._as_cell())
+        self._system._cell_stopped(self)
         if event is not None:
             event.set()
 

@@ -15,13 +15,9 @@ removed the actor from ``target._muted``) only arrives at the handshake.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
 
 from .._local import TurnOwner
 from ._system_queue import SystemQueue
-
-if TYPE_CHECKING:
-    from ._turn import ActorCell
 
 __all__ = ["Muting"]
 
@@ -32,7 +28,7 @@ class Muting(SystemQueue):
     __slots__ = ("_handshake", "_mute_target")
 
     # The mailbox this actor is muted on, set and cleared by its own turn.
-    _mute_target: ActorCell | None
+    _mute_target: Muting | None
     # Two-party handshake between a parked turn's end and whoever resumes it.
     _handshake: threading.Lock | None
 
@@ -42,7 +38,7 @@ class Muting(SystemQueue):
         muted = self._muted_queue()
         if sender._handshake is None:
             sender._handshake = threading.Lock()
-        sender._mute_target = self._as_cell()
+        sender._mute_target = self
         muted.append(sender)
 
     def _arrive(self) -> bool:
@@ -55,7 +51,7 @@ class Muting(SystemQueue):
         handshake.release()  # second to arrive: reset it for the next episode
         return False
 
-    def _park_muted(self, target: ActorCell) -> bool:
+    def _park_muted(self, target: Muting) -> bool:
         # Invariant: only this actor's own turn writes _mute_target; the unmuter
         # (whoever removed us from target._muted) only arrives at the handshake.
         assert target._muted is not None
@@ -64,7 +60,7 @@ class Muting(SystemQueue):
             # actors that nobody drains), or a system message waits. Withdraw,
             # unless the unmute already began.
             try:
-                target._muted.remove(self._as_cell())
+                target._muted.remove(self)
                 self._mute_target = None
                 return False
             except ValueError:
@@ -82,7 +78,7 @@ class Muting(SystemQueue):
         if muted is None:
             return
         try:
-            muted.remove(self._as_cell())
+            muted.remove(self)
         except ValueError:
             return  # not registered yet (its turn will see our message) or already unmuted
         self._unmute()

@@ -18,24 +18,28 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from .._context import ActorContext
-from .._envelope import Ask, settle_error, settle_result
+from .._actor import Actor, ActorContext
+from .._envelope import Ask, Reply, settle_error, settle_result
 from .._errors import ActorStoppedError, ActorSystemClosedError
-from .._factory import Factory
-from .._local import current
+from .._factory import Factory, actor_factory
+from .._local import TurnOwner, current
 from .._mailbox import fail_ask
 from .._overflow import Overflow
 from .._ref import ActorRef
-from .._request import Adapted
+from .._request import Adapt, Adapted
+from .._request import ask as request_ask
+from .._request import pipe as request_pipe
 from .._status import ServiceStatus
+from ._base import CellHost
 from ._handoff import AsyncHandoff
 from ._states import EMPTY, NEW, RUNNING, STOPPED, WATCH
 
 if TYPE_CHECKING:
-    from .._system import ActorSystem
+    from .._pinned import PinnedThread
+    from .._supervision import Supervisor
 
 __all__ = ["ActorCell"]
 
@@ -52,7 +56,7 @@ class ActorCell(AsyncHandoff, ActorContext):
 
     def __init__(
         self,
-        system: ActorSystem,
+        system: CellHost,
         parent: ActorCell | None,
         name: str,
         factory: Factory,
@@ -243,7 +247,80 @@ class ActorCell(AsyncHandoff, ActorContext):
             return bool(self._queue) or bool(self._spill)
         return False
 
-    def _as_cell(self) -> ActorCell:
+    # -- what ActorContext asks of the whole cell ---------------------------------------
+
+    def _attach(self, actor: Actor[Any]) -> None:
+        actor._context = self
+        super()._attach(actor)
+
+    def _parent_ref(self) -> ActorRef[Any] | None:
+        return self._parent._ref if self._parent is not None else None
+
+    def _child_refs(self) -> tuple[ActorRef[Any], ...]:
+        with self._system._tree_lock:
+            cells = tuple(self._children.values()) if self._children else ()
+        return tuple(cell._ref for cell in cells)
+
+    def _child_ref(self, name: str) -> ActorRef[Any] | None:
+        with self._system._tree_lock:
+            cell = self._children.get(name) if self._children else None
+        return cell._ref if cell is not None else None
+
+    def _spawn_child(
+        self,
+        factory: Callable[..., Actor[Any]],
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any] | None,
+        name: str | None,
+        capacity: int | None,
+        overflow: Overflow,
+        pinned: bool,
+    ) -> ActorRef[Any]:
+        """Create, register and schedule a child (its options already checked)."""
+        build = actor_factory(factory, args, kwargs)
+        system = self._system
+        thread: PinnedThread | None = None
+
+        def make(child_name: str) -> ActorCell:
+            nonlocal thread
+            dispatch, thread = system._placement(f"{self._path}/{child_name}", pinned)
+            return ActorCell(system, self, child_name, build, capacity, overflow, dispatch)
+
+        cell = self._add_child(name, make)
+        if thread is not None:
+            system._run_pinned(cell, thread)
+        # Its first turn starts it (its state is NEW): submit it as a sender would.
+        cell._scheduled.acquire()
+        cell._dispatch(cell)
+        return cell._ref
+
+    def _ask_later(
+        self,
+        target: object,
+        message: object,
+        timeout: float | None,
+        tag: object,
+        adapt: Adapt | None,
+    ) -> None:
+        request_ask(self, target, message, timeout, tag, adapt)
+
+    def _pipe_later(
+        self, future: object, timeout: float | None, tag: object, adapt: Adapt | None
+    ) -> None:
+        request_pipe(self, future, timeout, tag, adapt)
+
+    def _ask_from_turn(
+        self,
+        asker: TurnOwner,
+        item: Ask,
+        reply: Reply,
+        timeout: float | None,
+        deadline: float | None,
+    ) -> Any:
+        """A blocking ask to this actor from ``asker``'s turn (see `ActorRef.ask`)."""
+        return self._system._asks.ask(asker, self, item, reply, timeout, deadline)
+
+    def _as_supervisor(self) -> Supervisor:
         return self
 
     # -- the mailbox's hooks ----------------------------------------------------------

@@ -7,17 +7,12 @@ thread and only post messages.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .._errors import ActorStoppedError, BackstageError
 from .._signals import ReceiveTimeout, Terminated
 from .._timers import TimerHandle
 from .._validate import check_timeout
 from ._muting import Muting
 from ._states import STOPPED, STOPPING
-
-if TYPE_CHECKING:
-    from ._turn import ActorCell
 
 __all__ = ["Watching"]
 
@@ -41,13 +36,13 @@ class Watching(Muting):
 
     __slots__ = ("_last_active", "_receive_timeout", "_timers", "_watchers")
 
-    _watchers: set[ActorCell] | None
+    _watchers: set[Watching] | None
     _timers: set[TimerHandle] | None
     _receive_timeout: _ReceiveTimeoutState | None
     # When the actor last processed a message (on the system's clock).
     _last_active: float
 
-    def _add_watcher(self, watcher: ActorCell) -> None:
+    def _add_watcher(self, watcher: Watching) -> None:
         if self._state is STOPPED:
             self._notify_watcher(watcher)
             return
@@ -55,7 +50,7 @@ class Watching(Muting):
             self._watchers = set()
         self._watchers.add(watcher)
 
-    def _notify_watcher(self, watcher: ActorCell) -> None:
+    def _notify_watcher(self, watcher: Watching) -> None:
         try:
             watcher._post(Terminated(self._ref, self._stop_reason), None)
         except BackstageError:
