@@ -190,7 +190,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=TOOLS_PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install("-e", ".[bench]", "mypy>=1.10", "pytest>=8")
+    session.install("-e", ".[bench,metrics]", "mypy>=1.10", "pytest>=8")
     session.run("mypy", "--strict", "backstage_threads")
 
 

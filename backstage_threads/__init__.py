@@ -34,13 +34,16 @@ from ._errors import (
 )
 from ._exports import publish
 from ._mailbox import DEFAULT_CAPACITY
+from ._metrics import ActorClassMetrics, ActorMetrics, DurationHistogram, SystemMetrics
 from ._overflow import Overflow
+from ._prometheus import PrometheusCollector, register_metrics
 from ._ref import ActorRef
 from ._request import Response
 from ._scheduler import DEFAULT_BUDGET
 from ._signals import ReceiveTimeout, Terminated
 from ._statistics import ShutdownReport, SystemStatistics
 from ._status import ServiceStatus, StatusNode
+from ._status_server import StatusServer, StatusServerStatistics
 from ._subscription import Subscription
 from ._supervision import (
     Decider,
@@ -92,9 +95,11 @@ __all__ = [
     "DEFAULT_CAPACITY",
     "HOOK_TIMEOUT",
     "Actor",
+    "ActorClassMetrics",
     "ActorContext",
     "ActorFailedError",
     "ActorInitializationError",
+    "ActorMetrics",
     "ActorRef",
     "ActorStoppedError",
     "ActorSystem",
@@ -113,11 +118,13 @@ __all__ = [
     "Directive",
     "Dispatcher",
     "DuplicateNameError",
+    "DurationHistogram",
     "Failure",
     "MailboxFullError",
     "MonotonicClock",
     "Need",
     "Overflow",
+    "PrometheusCollector",
     "ReceiveTimeout",
     "Response",
     "RestartAfter",
@@ -126,13 +133,17 @@ __all__ = [
     "ServiceStatus",
     "ShutdownReport",
     "StatusNode",
+    "StatusServer",
+    "StatusServerStatistics",
     "Subscription",
     "SupervisorStrategy",
+    "SystemMetrics",
     "SystemStatistics",
     "Terminated",
     "TimerHandle",
     "WorkerStatistics",
     "default_decider",
+    "register_metrics",
 ]
 
 publish(globals(), __all__, __name__)

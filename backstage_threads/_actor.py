@@ -13,23 +13,35 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
 
 from ._deadletters import DeadLetters
 from ._mailbox import DEFAULT_CAPACITY
 from ._overflow import Overflow
 from ._ref import ActorRef
 from ._request import Adapt
+from ._request import ask as request_ask
+from ._request import pipe as request_pipe
 from ._status import ServiceStatus, StatusNode
 from ._supervision import DEFAULT_STRATEGY
 from ._timers import TimerHandle
 from ._validate import check_capacity, check_name, check_timeout
 
 if TYPE_CHECKING:
+    from ._request import Asker
     from ._statistics import ShutdownReport
     from ._supervision import Failure, Supervisor, SupervisorStrategy
 
-__all__ = ["Actor", "ActorContext", "ActorSystemLike", "AsyncActor", "M", "Root"]
+__all__ = [
+    "Actor",
+    "ActorContext",
+    "ActorSystemLike",
+    "AsyncActor",
+    "M",
+    "Root",
+    "SpawnSpec",
+    "Spawning",
+]
 
 M = TypeVar("M")
 
@@ -78,7 +90,82 @@ class ActorSystemLike(Protocol):
         ...
 
 
-class ActorContext:
+class SpawnSpec(NamedTuple):
+    """A spawn request whose options are checked: what the new actor is built from."""
+
+    factory: Callable[..., Actor[Any]]
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, Any] | None
+    name: str | None
+    capacity: int | None
+    overflow: Overflow
+    pinned: bool
+
+
+class Spawning:
+    """``spawn``, shared by `ActorContext` (children) and `ActorSystem` (top level)."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        def _spawn(self, spec: SpawnSpec) -> ActorRef[Any]: ...
+
+    def spawn(
+        self,
+        factory: Callable[..., Actor[Any]],
+        /,
+        *args: Any,
+        name: str | None = None,
+        capacity: int | None = DEFAULT_CAPACITY,
+        overflow: Overflow = Overflow.BLOCK,
+        pinned: bool = False,
+        kwargs: Mapping[str, Any] | None = None,
+    ) -> ActorRef[Any]:
+        """Start an actor and return its ref: a child of this actor (``context.spawn``)
+        or a top-level actor under ``/user`` (``system.spawn``).
+
+        Constructor arguments follow the factory; keyword ones go in ``kwargs``
+        so that they never clash with spawn's own options:
+        ``spawn(Worker, db, name="w", kwargs={"retries": 3})`` builds
+        ``Worker(db, retries=3)``, and builds it again the same way (with the
+        same argument objects) on every restart.
+
+        Args:
+            factory: An `Actor` subclass, or any callable returning a new actor
+                instance (a function, a lambda, a ``functools.partial``).
+            *args: Positional arguments for ``factory``.
+            name: Unique among siblings; generated (``$1``, ``$2``...) if None.
+            capacity: Mailbox bound (an int >= 1), or None for unbounded.
+            overflow: What a send does when the mailbox is full.
+            pinned: Run this actor on a dedicated thread, for actors that block
+                (I/O, sleeps, long C calls), so it never holds a shared worker.
+            kwargs: Keyword arguments for ``factory`` (copied at the call).
+
+        Raises:
+            TypeError: If ``factory`` is a class that is not an `Actor` subclass
+                or is not callable, or an option has a bad type. (Arguments that
+                do not fit the constructor fail the actor's start instead, which
+                reaches the supervisor as `ActorInitializationError`.)
+            ValueError: If ``name`` or ``capacity`` is invalid.
+            DuplicateNameError: If a sibling already has ``name``.
+            ActorStoppedError: If the parent actor is stopping.
+            ActorSystemClosedError: If the system is shutting down.
+        """
+        if name is not None:
+            check_name(name)
+        capacity = check_capacity(capacity)
+        if not isinstance(overflow, Overflow):
+            raise TypeError(
+                f"overflow must be an Overflow member ({', '.join(o.name for o in Overflow)}), "
+                f"got {overflow!r}"
+            )
+        if not isinstance(pinned, bool):
+            raise TypeError(f"pinned must be a bool, got {pinned!r}")
+        return self._spawn(SpawnSpec(factory, args, kwargs, name, capacity, overflow, pinned))
+
+
+class ActorContext(Spawning):
     """An actor's view of the runtime: its ref, family, system, timers and status.
 
     Get it as ``self.context`` from ``on_start`` on (it is attached after the
@@ -102,33 +189,13 @@ class ActorContext:
         def _parent_ref(self) -> ActorRef[Any] | None: ...
         def _child_refs(self) -> tuple[ActorRef[Any], ...]: ...
         def _child_ref(self, name: str) -> ActorRef[Any] | None: ...
-        def _spawn_child(
-            self,
-            factory: Callable[..., Actor[Any]],
-            args: tuple[Any, ...],
-            kwargs: Mapping[str, Any] | None,
-            name: str | None,
-            capacity: int | None,
-            overflow: Overflow,
-            pinned: bool,
-        ) -> ActorRef[Any]: ...
         def _request_stop(self, reason: str | None) -> None: ...
         def _report_status(self, status: ServiceStatus) -> None: ...
         def _add_timer(
             self, delay: float, message: object, period: float | None
         ) -> TimerHandle: ...
         def _set_receive_timeout(self, seconds: float | None) -> None: ...
-        def _ask_later(
-            self,
-            target: object,
-            message: object,
-            timeout: float | None,
-            tag: object,
-            adapt: Adapt | None,
-        ) -> None: ...
-        def _pipe_later(
-            self, future: object, timeout: float | None, tag: object, adapt: Adapt | None
-        ) -> None: ...
+        def _asker(self) -> Asker: ...
         def _as_supervisor(self) -> Supervisor: ...
 
     @property
@@ -164,58 +231,6 @@ class ActorContext:
     def child(self, name: str) -> ActorRef[Any] | None:
         """The live child called ``name``, or None."""
         return self._child_ref(name)
-
-    def spawn(
-        self,
-        factory: Callable[..., Actor[Any]],
-        /,
-        *args: Any,
-        name: str | None = None,
-        capacity: int | None = DEFAULT_CAPACITY,
-        overflow: Overflow = Overflow.BLOCK,
-        pinned: bool = False,
-        kwargs: Mapping[str, Any] | None = None,
-    ) -> ActorRef[Any]:
-        """Start a child actor and return its ref.
-
-        Constructor arguments follow the factory; keyword ones go in ``kwargs``
-        so that they never clash with spawn's own options:
-        ``spawn(Worker, db, name="w", kwargs={"retries": 3})`` builds
-        ``Worker(db, retries=3)``, and builds it again the same way (with the
-        same argument objects) on every restart.
-
-        Args:
-            factory: An `Actor` subclass, or any callable returning a new actor
-                instance (a function, a lambda, a ``functools.partial``).
-            *args: Positional arguments for ``factory``.
-            name: Unique among siblings; generated (``$1``, ``$2``...) if None.
-            capacity: Mailbox bound (an int >= 1), or None for unbounded.
-            overflow: What a send does when the mailbox is full.
-            pinned: Run this actor on a dedicated thread, for actors that block
-                (I/O, sleeps, long C calls), so it never holds a shared worker.
-            kwargs: Keyword arguments for ``factory`` (copied at the call).
-
-        Raises:
-            TypeError: If ``factory`` is a class that is not an `Actor` subclass
-                or is not callable, or an option has a bad type. (Arguments that
-                do not fit the constructor fail the actor's start instead, which
-                reaches the supervisor as `ActorInitializationError`.)
-            ValueError: If ``name`` or ``capacity`` is invalid.
-            DuplicateNameError: If a sibling already has ``name``.
-            ActorStoppedError: If this actor is stopping.
-            ActorSystemClosedError: If the system is shutting down.
-        """
-        if name is not None:
-            check_name(name)
-        capacity = check_capacity(capacity)
-        if not isinstance(overflow, Overflow):
-            raise TypeError(
-                f"overflow must be an Overflow member ({', '.join(o.name for o in Overflow)}), "
-                f"got {overflow!r}"
-            )
-        if not isinstance(pinned, bool):
-            raise TypeError(f"pinned must be a bool, got {pinned!r}")
-        return self._spawn_child(factory, args, kwargs, name, capacity, overflow, pinned)
 
     def stop(self, child: ActorRef[Any] | None = None) -> None:
         """Stop this actor (or one of its children) after the message in hand."""
@@ -304,7 +319,7 @@ class ActorContext:
         Thread safety: call it from this actor's hooks. Replies may arrive from
         any thread; they are only ever handled in this actor's turns.
         """
-        self._ask_later(target, message, timeout, tag, adapt)
+        request_ask(self._asker(), target, message, timeout, tag, adapt)
 
     def pipe(
         self,
@@ -330,7 +345,7 @@ class ActorContext:
                 option has a bad type.
             ValueError: If ``timeout`` is negative or not finite.
         """
-        self._pipe_later(future, timeout, tag, adapt)
+        request_pipe(self._asker(), future, timeout, tag, adapt)
 
 
 class Actor(Generic[M]):

@@ -27,6 +27,7 @@ from ._factory import Factory, actor_factory
 from ._interrupt import interrupts
 from ._ref import ActorRef
 from ._status import ServiceStatus
+from ._status_server import StatusServer
 from ._system import ActorSystem
 from ._validate import check_name, check_timeout
 
@@ -50,12 +51,31 @@ class _Component:
 class Application:
     """Compose an application from named actors and the actors they need.
 
+    Args:
+        name: The application's name (its actors live under ``/user/<name>``).
+        system: The system to run in (default: one of its own, shut down by `stop`).
+        serve_status: A port to serve the status page on while the application
+            runs (``0``: any free port; see `status_server` for its URL), as
+            ``system.serve_status(port)`` does; None (the default) serves nothing.
+
     Thread safety: build it (`add`) on one thread; `start`, `stop` and `run`
     may then be called from any thread, one at a time.
     """
 
-    def __init__(self, name: str = "app", *, system: ActorSystem | None = None) -> None:
+    def __init__(
+        self,
+        name: str = "app",
+        *,
+        system: ActorSystem | None = None,
+        serve_status: int | None = None,
+    ) -> None:
         self.name = check_name(name)
+        if serve_status is not None and (
+            isinstance(serve_status, bool) or not isinstance(serve_status, int)
+        ):
+            raise TypeError(f"serve_status must be a port (an int) or None, got {serve_status!r}")
+        self._serve_status = serve_status
+        self._status_server: StatusServer | None = None
         self._components: dict[str, _Component] = {}
         self._system = system
         self._own_system = system is None
@@ -137,6 +157,11 @@ class Application:
         return order
 
     @property
+    def status_server(self) -> StatusServer | None:
+        """The status server while the application runs with ``serve_status``."""
+        return self._status_server
+
+    @property
     def refs(self) -> dict[str, ActorRef[Any]]:
         """The running components' refs by name."""
         return dict(self._refs)
@@ -155,6 +180,12 @@ class Application:
         timeout = check_timeout(timeout)
         if self._system is None:
             self._system = ActorSystem(self.name)
+        if self._serve_status is not None and self._status_server is None:
+            try:
+                self._status_server = self._system.serve_status(self._serve_status)
+            except BaseException:
+                self.stop(timeout)
+                raise
         root = self._root = self._system.spawn(Root, name=self.name)
         watcher = _StatusWatcher(self._system)
         try:
@@ -196,6 +227,9 @@ class Application:
             self._root.stop()
             self._root.wait_stopped(_remaining(deadline))
             self._root = None
+        if self._status_server is not None:
+            self._status_server.close(_remaining(deadline))
+            self._status_server = None
         if self._own_system and self._system is not None:
             self._system.shutdown(_remaining(deadline))  # no thread of ours outlives stop()
             self._system = None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from queue import SimpleQueue
 from typing import Protocol
 
@@ -33,10 +35,14 @@ class PinnedThread:
     queue is a C ``SimpleQueue``: one put per scheduling, not per message.
     """
 
-    __slots__ = ("_budget", "_queue", "thread")
+    __slots__ = ("_budget", "_on_sample", "_queue", "thread")
 
-    def __init__(self, name: str, budget: int) -> None:
+    def __init__(
+        self, name: str, budget: int, on_sample: Callable[[Runnable, int, int], None] | None = None
+    ) -> None:
         self._budget = budget
+        # Metrics: told of the turns it times, as the pool's workers are.
+        self._on_sample = on_sample
         self._queue: SimpleQueue[PinnedCell | None] = SimpleQueue()
         # daemon: a last resort behind the bounded shutdown, see _exit.py
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -55,6 +61,7 @@ class PinnedThread:
         current.on_worker = False
         closing = False
         cell: PinnedCell | None = None
+        turns = 0
         while True:
             item = self._queue.get()
             if item is None:
@@ -67,7 +74,16 @@ class PinnedThread:
                 continue
             cell = item
             try:
-                cell._run_turn(self._budget)
+                # Every turn but the first (which runs on_start) is timed: next
+                # to this thread's hand-off, two clock reads are nothing.
+                if not turns or self._on_sample is None:
+                    cell._run_turn(self._budget)
+                else:
+                    start = time.perf_counter_ns()
+                    processed = cell._run_turn(self._budget)
+                    if processed:
+                        self._on_sample(cell, time.perf_counter_ns() - start, processed)
+                turns += 1
             except BaseException as exc:  # noqa: BLE001 - this thread must outlive it
                 # The turn failed inside the runtime after its own guard: fail
                 # the actor in its next turn and keep serving it.

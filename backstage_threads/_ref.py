@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from ._asks import remaining
+from ._asks import WaitForGraph, remaining
 from ._envelope import Ask, LoopReply, Reply
 from ._errors import AskTimeoutError, DeadlockError
 from ._local import TurnOwner, current
@@ -37,30 +37,25 @@ M = TypeVar("M")
 class RefTarget(TurnOwner, Protocol):
     """What a ref (and whoever holds one) needs of the actor behind it.
 
-    The actor cell satisfies it. Members are read-only here; the cell writes
+    The actor cell satisfies it. A ref only reads its fields; the cell writes
     them under its own invariants (see ``_mailbox`` and ``_cell``). Every
     actor may run a turn, hence the `TurnOwner` base.
     """
 
     # Identity and state.
-    @property
-    def _name(self) -> str: ...
-    @property
-    def _status(self) -> ServiceStatus: ...
+    _name: str
+    _status: ServiceStatus
+
     @property
     def is_alive(self) -> bool: ...
 
     # The mailbox's sending side (`Mailbox`).
-    @property
-    def _queue(self) -> deque[object]: ...
-    @property
-    def _spill(self) -> deque[object] | None: ...
-    @property
-    def _closed(self) -> bool: ...
-    @property
-    def _scheduled(self) -> threading.Lock: ...
-    @property
-    def _dispatch(self) -> Callable[[Any], None]: ...
+    _queue: deque[object]
+    _spill: deque[object] | None
+    _closed: bool
+    _scheduled: threading.Lock
+    _dispatch: Callable[[Any], None]
+
     def _post(self, message: object, timeout: float | None) -> None: ...
     def _post_nowait(self, message: object) -> None: ...
     def _post_unless_full(self, message: object) -> bool: ...
@@ -69,14 +64,10 @@ class RefTarget(TurnOwner, Protocol):
     def _stopped_while_waiting(self, message: object) -> ActorStoppedError: ...
     def _send_timeout_error(self, timeout: float | None) -> SendTimeoutError: ...
     def _wait_stopped(self, timeout: float | None) -> bool: ...
-    def _ask_from_turn(
-        self,
-        asker: TurnOwner,
-        item: Ask,
-        reply: Reply,
-        timeout: float | None,
-        deadline: float | None,
-    ) -> Any: ...
+    @property
+    def _wait_graph(self) -> WaitForGraph:
+        """The system's graph of turns blocked in asks (see ``_asks``)."""
+        ...
 
     # System messages: stop, watch, and a supervisor's directives.
     def _request_stop(self, reason: str | None) -> None: ...
@@ -198,7 +189,7 @@ class ActorRef(Generic[M]):
         if asker is None:
             cell._post(item, timeout)
             return reply.wait(remaining(deadline), cell._path, timeout)
-        return cell._ask_from_turn(asker, item, reply, timeout, deadline)
+        return cell._wait_graph.ask(asker, cell, item, reply, timeout, deadline)
 
     async def ask_async(self, message: M, *, timeout: float | None = None) -> Any:
         """Like `ask`, for asyncio code: awaits the reply without blocking the loop.

@@ -55,6 +55,8 @@ Constants (measured on a 2-core x86-64 VM, CPython 3.11 and 3.13t; see
     with periodic workloads.
     `SPIN_SECONDS`: see ``_spin.py`` for the measurements. An idle pool spins
     only once per burst of work, so idle CPU stays near zero.
+    `SAMPLE_EVERY` (``_dispatcher.py``): one turn in 256 per worker is timed
+    for the metrics' receive durations, the rest pay one AND and a branch.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TypeVar
 
-from ._dispatcher import Runnable, WorkerStatistics
+from ._dispatcher import SAMPLE_EVERY, Runnable, WorkerStatistics
 from ._local import current
 from ._spin import SPIN_SECONDS, yield_cpu
 from ._threads import start_thread
@@ -145,6 +147,7 @@ class Scheduler:
         budget: int,
         name: str,
         on_crash: Callable[[str, Runnable | None, BaseException], None] | None = None,
+        on_sample: Callable[[Runnable, int, int], None] | None = None,
     ) -> None:
         count = workers if workers is not None else (os.cpu_count() or 1)
         self.budget = budget
@@ -169,6 +172,9 @@ class Scheduler:
         self._stopping = False
         self._tls = _WorkerLocal()
         self._on_crash = on_crash
+        # Metrics: called with (cell, nanoseconds, messages) for one turn in
+        # SAMPLE_EVERY per worker that ran messages (see _metrics.py).
+        self._on_sample = on_sample
         # Counters of retired spares (turns, messages, steals, parks), kept so
         # that statistics never go backwards; guarded by _pool_lock.
         self._retired = [0, 0, 0, 0]
@@ -261,6 +267,7 @@ class Scheduler:
         messages = worker.messages
         queue = worker.queue
         pop = queue.popleft
+        sample_mask = SAMPLE_EVERY - 1 if self._on_sample is not None else -1
         while True:
             # The common case inline: our own queue, outside the injection turn.
             cell = None
@@ -282,7 +289,10 @@ class Scheduler:
                             return
                         continue
             try:
-                messages += cell._run_turn(budget)
+                if turns & sample_mask:
+                    messages += cell._run_turn(budget)
+                else:  # metrics: one turn in SAMPLE_EVERY is timed (see _metrics.py)
+                    messages += self._sampled_turn(cell, budget)
             except BaseException as exc:  # noqa: BLE001 - see _replace
                 worker.turns = turns
                 worker.messages = messages
@@ -294,6 +304,13 @@ class Scheduler:
                 # costs about as much as a tenth of a ping-pong hop on 3.13t).
                 worker.turns = turns
                 worker.messages = messages
+
+    def _sampled_turn(self, cell: Runnable, budget: int) -> int:
+        start = time.perf_counter_ns()
+        processed = cell._run_turn(budget)
+        if processed and self._on_sample is not None:
+            self._on_sample(cell, time.perf_counter_ns() - start, processed)
+        return processed
 
     def _replace(self, worker: _Worker, cell: Runnable | None, error: BaseException) -> None:
         """This thread is dying of ``error``: report it and start a replacement.

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from loguru import logger
 
-from ._actor import Actor, Root
+from ._actor import Root, Spawning, SpawnSpec
 from ._aio import LoopBridge
 from ._asks import WaitForGraph
 from ._cell import ActorCell
@@ -21,7 +21,8 @@ from ._errors import ActorFailedError, ActorSystemClosedError
 from ._exit import close_at_exit, leave_block, track, untrack
 from ._failures import closed_error, escalation_error, worker_death_error
 from ._interrupt import interrupts
-from ._mailbox import DEFAULT_CAPACITY
+from ._metrics import SystemMetrics
+from ._metrics_recorder import MetricsRecorder, live_cells
 from ._overflow import Overflow
 from ._pinned import PinnedThread
 from ._ref import ActorRef
@@ -29,6 +30,7 @@ from ._report import report_uncaught
 from ._scheduler import DEFAULT_BUDGET, Scheduler
 from ._statistics import ShutdownReport, SystemStatistics
 from ._status import ServiceStatus, StatusNode
+from ._status_server import serve_status as _serve_status
 from ._subscription import Subscribers, Subscription
 from ._supervision import Failure, SupervisorStrategy
 from ._timers import TimerService
@@ -43,7 +45,7 @@ E = TypeVar("E", bound=BaseException)
 DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 
 
-class ActorSystem:
+class ActorSystem(Spawning):
     """A pool of worker threads running a tree of actors.
 
     Use it as a context manager: leaving the block shuts down gracefully.
@@ -115,6 +117,11 @@ class ActorSystem:
         self._stop_cause: ActorFailedError | None = None
         self._terminated = threading.Event()
         self.dead_letters = DeadLetters(dead_letter_history)
+        # Failures, dead letters by reason, sampled durations, spawns, stops.
+        self._metrics = MetricsRecorder(name, self.dead_letters)
+        # Called by shutdown once the actors and the pool have stopped, each with
+        # the time left; each returns the names of its threads still alive.
+        self._shutdown_hooks = Subscribers("shutdown hook")
         self._status_subscribers = Subscribers("status")
         self._timers = TimerService(name, clock)
         # Started with the first async actor (guarded by _lazy_guard).
@@ -122,7 +129,7 @@ class ActorSystem:
         self._scheduler: Dispatcher = (
             dispatcher
             if dispatcher is not None
-            else Scheduler(workers, budget, name, self._worker_died)
+            else Scheduler(workers, budget, name, self._worker_died, self._metrics.sample)
         )
         # Which actor turns are blocked in an ask to which actor.
         self._asks = WaitForGraph(self._scheduler.blocking)
@@ -150,44 +157,13 @@ class ActorSystem:
 
     # -- public API --------------------------------------------------------------------
 
-    def spawn(
-        self,
-        factory: Callable[..., Actor[Any]],
-        /,
-        *args: Any,
-        name: str | None = None,
-        capacity: int | None = DEFAULT_CAPACITY,
-        overflow: Overflow = Overflow.BLOCK,
-        pinned: bool = False,
-        kwargs: Mapping[str, Any] | None = None,
-    ) -> ActorRef[Any]:
-        """Start a top-level actor under ``/user`` and return its ref.
-
-        ``spawn(Worker, db, name="w", kwargs={"retries": 3})`` builds
-        ``Worker(db, retries=3)``, and again the same way on every restart.
-        ``factory`` is an `Actor` subclass or any callable returning a new actor;
-        the options are those of `ActorContext.spawn`.
-
-        Raises:
-            TypeError: If ``factory`` is a class that is not an `Actor` subclass
-                or is not callable, or an option has a bad type.
-            ValueError: If ``name`` or ``capacity`` is invalid.
-            DuplicateNameError: If a top-level actor already has ``name``.
-            ActorSystemClosedError: If the system is shutting down.
-        """
+    def _spawn(self, spec: SpawnSpec) -> ActorRef[Any]:
+        # `spawn` (from `Spawning`) checked the options: a top-level actor.
         if self._closing:
             raise self._closed_error(
                 ActorSystemClosedError, f"actor system {self.name!r} is shut down; cannot spawn"
             )
-        return self._root.spawn(
-            factory,
-            *args,
-            name=name,
-            capacity=capacity,
-            overflow=overflow,
-            pinned=pinned,
-            kwargs=kwargs,
-        )
+        return self._root._spawn(spec)
 
     def lookup(self, path: str) -> ActorRef[Any] | None:
         """The live actor at ``path`` (such as ``/user/app/db``), or None.
@@ -228,7 +204,12 @@ class ActorSystem:
         return self._failure
 
     def statistics(self) -> SystemStatistics:
-        """A snapshot of the workers' counters, summed now."""
+        """A snapshot of the workers' counters, summed now.
+
+        A turn adds its messages when it ends, so a read taken while actors run
+        may lag by the turns in progress; it is exact once they are idle or the
+        system has stopped.
+        """
         workers = self._scheduler.statistics()
         return SystemStatistics(
             workers=workers,
@@ -241,6 +222,16 @@ class ActorSystem:
             internal_errors=self._internal_errors,
             spares=sum(1 for w in workers if w.spare and w.alive),
         )
+
+    def metrics(self) -> SystemMetrics:
+        """A snapshot of the metrics: per actor, per actor class, per worker.
+
+        Read without stopping anyone, so a count may lag its actor's current
+        turn; it is exact once the actor is idle. See README, Metrics.
+        """
+        with self._tree_lock:
+            cells = live_cells(self._root)
+        return self._metrics.snapshot(cells, self._scheduler.statistics())
 
     def status_tree(self) -> StatusNode:
         """An immutable snapshot of every actor's status, from ``/user`` down.
@@ -293,6 +284,8 @@ class ActorSystem:
         if bridge is not None:
             stuck += bridge.shutdown(_remaining(deadline))
         stuck += self._scheduler.shutdown(_remaining(deadline))
+        for hook in self._shutdown_hooks.current:  # the status servers
+            stuck += cast("list[str]", hook.callback(_remaining(deadline)))
         with self._tree_lock:
             pinned = list(self._pinned.values())
             self._pinned.clear()
@@ -319,6 +312,7 @@ class ActorSystem:
         return self
 
     __exit__ = leave_block  # shut down; raise what stopped the system (see _exit.py)
+    serve_status = _serve_status  # the status page, /service, /metrics, /events (see there)
     _close_at_exit = close_at_exit  # called by the interpreter-exit hook
 
     def __repr__(self) -> str:
@@ -343,8 +337,11 @@ class ActorSystem:
         self, path: str, pinned: bool
     ) -> tuple[Callable[[Any], None], PinnedThread | None]:
         # Called with _tree_lock held, by the parent creating the child.
+        self._metrics.spawned()
         if pinned and self._scheduler.supports_pinning:
-            thread = PinnedThread(f"{self.name}-pinned-{path}", self._scheduler.budget)
+            thread = PinnedThread(
+                f"{self.name}-pinned-{path}", self._scheduler.budget, self._metrics.sample
+            )
             return thread.submit, thread
         return self._pool_submit, None
 
@@ -358,8 +355,28 @@ class ActorSystem:
             thread = self._pinned.pop(cell, None)
         if thread is not None:
             thread.close()
+        self._metrics.stopped(cell, cell is self._root)
         if cell is self._root:
             self._terminated.set()
+
+    def _cell_failed(self, cell: object) -> None:
+        self._metrics.failed(cell)
+
+    def _on_shutdown(self, close: Callable[[float | None], list[str]]) -> Subscription:
+        """Have shutdown call ``close(time left)`` once the pool has stopped.
+
+        Raises:
+            ActorSystemClosedError: If the system is shutting down already.
+        """
+        hook = self._shutdown_hooks.add(close)
+        with self._tree_lock:  # orders this add before shutdown reads the hooks
+            closing = self._closing
+        if closing:
+            hook.cancel()
+            raise self._closed_error(
+                ActorSystemClosedError, f"actor system {self.name!r} is shutting down"
+            )
+        return hook
 
     def _root_failed(self, failure: Failure) -> None:
         stop, path, cause = escalation_error(self.name, failure)

@@ -1,7 +1,7 @@
 """Walks over an actor tree, made with the system's tree lock held.
 
-They read each actor through `TreeNode`, declared here (the cell satisfies it),
-so the walks know no cell type.
+They read each actor through `TreeNode`, declared here (the cell satisfies it,
+and describes itself in a `StatusNode`), so the walks know no cell type.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from ._status import ServiceStatus, StatusNode
+from ._status import StatusNode
 
 __all__ = ["TreeNode", "live_leaves", "live_paths", "snapshot"]
 
@@ -17,35 +17,21 @@ __all__ = ["TreeNode", "live_leaves", "live_paths", "snapshot"]
 class TreeNode(Protocol):
     """One actor of the tree, as a walk reads it (with the tree lock held)."""
 
-    @property
-    def _path(self) -> str: ...
-    @property
-    def _name(self) -> str: ...
-    @property
-    def _status(self) -> ServiceStatus: ...
-    @property
-    def _status_since(self) -> float: ...
-    @property
-    def restarts(self) -> int: ...
+    _path: str
+
     @property
     def is_alive(self) -> bool: ...
     @property
     def _children(self) -> Mapping[str, TreeNode] | None: ...
-    def depth(self) -> int: ...
+    def _status_node(self, children: tuple[StatusNode, ...]) -> StatusNode:
+        """This actor's own status, over ``children`` (its subtree's)."""
+        ...
 
 
 def snapshot(cell: TreeNode) -> StatusNode:
     """The status of ``cell`` and its subtree (called with the tree lock held)."""
     children = tuple(snapshot(c) for c in cell._children.values()) if cell._children else ()
-    return StatusNode(
-        path=cell._path,
-        name=cell._name,
-        status=cell._status,
-        since=cell._status_since,
-        mailbox_depth=cell.depth(),
-        restarts=cell.restarts,
-        children=children,
-    )
+    return cell._status_node(children)
 
 
 def live_paths(root: TreeNode) -> tuple[str, ...]:

@@ -28,7 +28,12 @@ Shows:
       mailbox depth from ``system.status_tree()``, which is printed at the end;
     * completion without sleeping: once every file is dealt, the main thread
       asks each parser to drain, then asks the writer to flush and commit; that
-      ask returns the database's row counts (every wait has a timeout).
+      ask returns the database's row counts (every wait has a timeout);
+    * watching it run: with ``--serve-status PORT`` the system serves its live
+      status page on http://127.0.0.1:PORT/ (and ``/service``, ``/metrics``,
+      ``/events``) while it runs; ``--hold-status SECONDS`` keeps it up that
+      long after the indexing, with every actor still there (Enter, or the end
+      of a piped input, ends the wait sooner).
 
 Rerunning is safe: a file's old rows are deleted in the same transaction that
 inserts its new ones, and ``UNIQUE`` constraints with ``INSERT OR REPLACE``
@@ -36,7 +41,7 @@ keep the tables free of duplicates.
 
 Run:
     python examples/index_stdlib.py [--workers N] [--db PATH] [--limit N] [--root DIR]
-        [--timeout SECONDS]
+        [--timeout SECONDS] [--serve-status PORT] [--hold-status SECONDS]
 
 On a GIL build the parsers take turns on one core, so it first prints one line on
 stderr with the command that runs it on the free-threaded build (the one on PATH or
@@ -51,6 +56,7 @@ import os
 import shlex
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -561,6 +567,24 @@ def drain(parsers: tuple[ActorRef[Any], ...], timeout: float) -> int:
     return sum(reply.result() for reply in replies)
 
 
+def hold_status(seconds: float) -> None:
+    """Wait ``seconds`` (the status page stays up meanwhile), or less if a
+    terminal's user presses Enter or a piped input ends."""
+    print(f"indexed; status page kept up for {seconds:g} s (Enter ends it)", flush=True)
+    done = threading.Event()
+    mode = os.fstat(sys.stdin.fileno()).st_mode if sys.stdin is not None else 0
+    if sys.stdin is not None and (sys.stdin.isatty() or stat.S_ISFIFO(mode)):
+
+        def read_line() -> None:  # a daemon thread: a line nobody types never holds the exit
+            try:
+                sys.stdin.readline()
+            finally:
+                done.set()
+
+        threading.Thread(target=read_line, name="hold-status-input", daemon=True).start()
+    done.wait(seconds)
+
+
 def gil_state() -> str:
     is_enabled = getattr(sys, "_is_gil_enabled", None)
     return "GIL enabled" if is_enabled is None or is_enabled() else "GIL disabled"
@@ -702,9 +726,26 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help="bound on every wait (default: %(default)s)",
     )
+    parser.add_argument(
+        "--serve-status",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve the live status page on 127.0.0.1:PORT while indexing, 0 for any free "
+        "port (default: none)",
+    )
+    parser.add_argument(
+        "--hold-status",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="with --serve-status: keep serving this long once indexed (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be >= 1")
+    if not 0 <= args.hold_status <= args.timeout:
+        parser.error("--hold-status must be from 0 to --timeout seconds")
     if args.limit is not None and args.limit < 0:
         parser.error("--limit must be >= 0")
     hint = free_threaded_hint(sys.argv[1:] if argv is None else argv)
@@ -732,6 +773,12 @@ def main(argv: list[str] | None = None) -> int:
     fatal = SupervisorStrategy(lambda error: Directive.ESCALATE)
     try:
         with ActorSystem("index", workers=args.workers, guardian_strategy=fatal) as system:
+            if args.serve_status is not None:
+                try:
+                    server = system.serve_status(args.serve_status)
+                except (OSError, ValueError) as exc:
+                    parser.error(f"--serve-status: {exc}")
+                print(f"status page: {server.url} (also /service, /metrics, /events)", flush=True)
             print(f"indexing {len(files):,} files under {root} into {args.db}", flush=True)
             pipeline = system.spawn(
                 lambda: Pipeline(args.workers, str(args.db), len(files)), name="pipeline"
@@ -750,6 +797,8 @@ def main(argv: list[str] | None = None) -> int:
             elapsed = time.perf_counter() - started
             peak = stages.progress.ask(PeakDepth(), timeout=args.timeout)
             tree = system.status_tree()
+            if args.serve_status is not None and args.hold_status > 0:
+                hold_status(args.hold_status)
             stages.progress.stop()  # draws the final progress line
             stages.progress.wait_stopped(args.timeout)
     except BackstageError as exc:

@@ -95,7 +95,10 @@ def test_ping_pong_one_million_hops() -> None:
         pong.ask(ping, timeout=5)
         ping.tell(1_000_000)
         assert done.wait(timeout=300)
-        assert system.statistics().messages >= 1_000_000
+    # Read once the workers have stopped: the last receive sets `done` before its
+    # turn adds its messages to the worker's counters, so a read inside the `with`
+    # may miss that turn (CI saw 999,992 once on 3.11).
+    assert system.statistics().messages >= 1_000_000
 
 
 class Leaf(Actor[int]):

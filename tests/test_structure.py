@@ -162,4 +162,4 @@ def test_help_of_actor_context_shows_the_api_and_no_runtime_internals() -> None:
         assert name in text
     for internal in ("_run_turn", "_mailbox", "Lifecycle", "_process", "_post"):
         assert internal not in text
-    assert [c.__name__ for c in ActorContext.__mro__] == ["ActorContext", "object"]
+    assert [c.__name__ for c in ActorContext.__mro__] == ["ActorContext", "Spawning", "object"]

@@ -44,21 +44,16 @@ class CellHost(ActorSystemLike, Protocol):
 
     # Guards every cell's _children and _stopped_event and the STOPPING/STOPPED
     # transitions (see ActorSystem).
-    @property
-    def _tree_lock(self) -> threading.Lock: ...
+    _tree_lock: threading.Lock
     # Guards the lazy creation of mailbox side structures.
-    @property
-    def _lazy_guard(self) -> threading.Lock: ...
-    @property
-    def _timers(self) -> TimerService: ...
-    @property
-    def _asks(self) -> WaitForGraph: ...
-    @property
-    def _closing(self) -> bool: ...
-    @property
-    def _closed(self) -> bool: ...
-    @property
-    def _child_stop_timeout(self) -> float | None: ...
+    _lazy_guard: threading.Lock
+    _timers: TimerService
+    _asks: WaitForGraph
+    # Set (under the tree lock) when the system begins to shut down; then closed.
+    _closing: bool
+    _closed: bool
+    # How long a stopping actor waits for its children (None: forever).
+    _child_stop_timeout: float | None
 
     def _next_uid(self) -> int: ...
     def _placement(
@@ -78,6 +73,7 @@ class CellHost(ActorSystemLike, Protocol):
     def _internal_error(self, error: ActorFailedError) -> None: ...
     def _report_stragglers(self, path: str, paths: tuple[str, ...]) -> None: ...
     def _cell_stopped(self, cell: object) -> None: ...
+    def _cell_failed(self, cell: object) -> None: ...
 
 
 class CellBase(Mailbox):
@@ -89,6 +85,7 @@ class CellBase(Mailbox):
         "_factory",
         "_name",
         "_path",
+        "_processed",
         "_ref",
         "_state",
         "_stop_reason",
@@ -105,6 +102,9 @@ class CellBase(Mailbox):
     _state: str
     _stop_reason: str
     restarts: int
+    # Metrics: messages handed to receive, added to by the turn's thread only
+    # (once per turn; see _metrics.py), read racily by snapshots.
+    _processed: int
 
     # -- the system's services, as every layer above uses them ----------------------
 

@@ -97,6 +97,7 @@ class AsyncHandoff(Lifecycle):
             ask = item if type(item) is Ask else None
             if type(item) is Adapted:  # a context.ask outcome: adapt it in this turn
                 item = item.open()
+            self._processed += 1  # metrics: the loop owns the actor while the cell is parked
             result = actor.receive(item if ask is None else ask.message)
             if asyncio.iscoroutine(result):  # (a plain def receive returns its reply)
                 result = await result

@@ -27,7 +27,7 @@ from .._errors import (
 )
 from .._local import current
 from .._mailbox import fail_ask
-from .._status import SETTABLE, ServiceStatus
+from .._status import SETTABLE, ServiceStatus, StatusNode
 from .._supervision import Failure
 from .._timers import TimerHandle
 from ._states import (
@@ -264,12 +264,14 @@ class Lifecycle(Watching):
 
     def _report_quietly(self, hook: str, exc: Exception) -> None:
         _log.failed(self._path, hook, exc, None)
+        self._system._cell_failed(self)  # metrics
         failure = Failure(self._ref, exc, None, hook)
         if self._parent is not None:
             self._parent._post_system((CHILD_FAILED, failure))
 
     def _fail(self, error: Exception, message: object, hook: str) -> None:
         _log.failed(self._path, hook, error, message)
+        self._system._cell_failed(self)  # metrics
         if hook == "receive":  # (None is a valid message: check the hook, not the value)
             self._system.dead_letters.record(self._ref, message, f"failed: {error!r}")
         self._state = FAILED
@@ -387,6 +389,18 @@ class Lifecycle(Watching):
         parent = self._parent
         if parent is not None and parent._derives:
             parent._post_system((CHILD_STATUS, None))
+
+    def _status_node(self, children: tuple[StatusNode, ...]) -> StatusNode:
+        """This actor in the status tree, over its subtree's ``children``."""
+        return StatusNode(
+            path=self._path,
+            name=self._name,
+            status=self._status,
+            since=self._status_since,
+            mailbox_depth=self.depth(),
+            restarts=self.restarts,
+            children=children,
+        )
 
     def _report_status(self, status: ServiceStatus) -> None:
         """An actor's own status report, checked (see ``ActorContext.set_status``)."""

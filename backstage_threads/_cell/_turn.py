@@ -18,27 +18,27 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._actor import Actor, ActorContext
-from .._envelope import Ask, Reply, settle_error, settle_result
+from .._actor import Actor, ActorContext, SpawnSpec
+from .._envelope import Ask, settle_error, settle_result
 from .._errors import ActorStoppedError, ActorSystemClosedError
 from .._factory import Factory, actor_factory
-from .._local import TurnOwner, current
+from .._local import current
 from .._mailbox import fail_ask
 from .._overflow import Overflow
 from .._ref import ActorRef
-from .._request import Adapt, Adapted
-from .._request import ask as request_ask
-from .._request import pipe as request_pipe
+from .._request import Adapted
 from .._status import ServiceStatus
 from ._base import CellHost
 from ._handoff import AsyncHandoff
 from ._states import EMPTY, NEW, RUNNING, STOPPED, WATCH
 
 if TYPE_CHECKING:
+    from .._asks import WaitForGraph
     from .._pinned import PinnedThread
+    from .._request import Asker
     from .._supervision import Supervisor
 
 __all__ = ["ActorCell"]
@@ -88,6 +88,7 @@ class ActorCell(AsyncHandoff, ActorContext):
         # Created by the first waiter (under the tree lock), set at STOPPED.
         self._stopped_event = None
         self.restarts = 0
+        self._processed = 0  # metrics: see _process
         # Monotonic times of recent restarts; kept by the parent's strategy.
         self._restart_log = None
         self._status = ServiceStatus.STARTING
@@ -216,6 +217,8 @@ class ActorCell(AsyncHandoff, ActorContext):
             # Read the attribute, not a local: the list may be created mid-turn.
             if self._sys or self._mute_target is not None:
                 break
+        # Metrics: one increment per turn, by the only thread running it (see _metrics.py).
+        self._processed += count
         return count
 
     def _run_stopped(self) -> None:
@@ -266,27 +269,20 @@ class ActorCell(AsyncHandoff, ActorContext):
             cell = self._children.get(name) if self._children else None
         return cell._ref if cell is not None else None
 
-    def _spawn_child(
-        self,
-        factory: Callable[..., Actor[Any]],
-        args: tuple[Any, ...],
-        kwargs: Mapping[str, Any] | None,
-        name: str | None,
-        capacity: int | None,
-        overflow: Overflow,
-        pinned: bool,
-    ) -> ActorRef[Any]:
+    def _spawn(self, spec: SpawnSpec) -> ActorRef[Any]:
         """Create, register and schedule a child (its options already checked)."""
-        build = actor_factory(factory, args, kwargs)
+        build = actor_factory(spec.factory, spec.args, spec.kwargs)
         system = self._system
         thread: PinnedThread | None = None
 
         def make(child_name: str) -> ActorCell:
             nonlocal thread
-            dispatch, thread = system._placement(f"{self._path}/{child_name}", pinned)
-            return ActorCell(system, self, child_name, build, capacity, overflow, dispatch)
+            dispatch, thread = system._placement(f"{self._path}/{child_name}", spec.pinned)
+            return ActorCell(
+                system, self, child_name, build, spec.capacity, spec.overflow, dispatch
+            )
 
-        cell = self._add_child(name, make)
+        cell = self._add_child(spec.name, make)
         if thread is not None:
             system._run_pinned(cell, thread)
         # Its first turn starts it (its state is NEW): submit it as a sender would.
@@ -294,31 +290,12 @@ class ActorCell(AsyncHandoff, ActorContext):
         cell._dispatch(cell)
         return cell._ref
 
-    def _ask_later(
-        self,
-        target: object,
-        message: object,
-        timeout: float | None,
-        tag: object,
-        adapt: Adapt | None,
-    ) -> None:
-        request_ask(self, target, message, timeout, tag, adapt)
+    @property
+    def _wait_graph(self) -> WaitForGraph:
+        return self._system._asks
 
-    def _pipe_later(
-        self, future: object, timeout: float | None, tag: object, adapt: Adapt | None
-    ) -> None:
-        request_pipe(self, future, timeout, tag, adapt)
-
-    def _ask_from_turn(
-        self,
-        asker: TurnOwner,
-        item: Ask,
-        reply: Reply,
-        timeout: float | None,
-        deadline: float | None,
-    ) -> Any:
-        """A blocking ask to this actor from ``asker``'s turn (see `ActorRef.ask`)."""
-        return self._system._asks.ask(asker, self, item, reply, timeout, deadline)
+    def _asker(self) -> Asker:
+        return self
 
     def _as_supervisor(self) -> Supervisor:
         return self
