@@ -11,8 +11,8 @@ Design note:
     Each worker owns a run queue (a deque: the owner pops from the left, thieves
     from the right; each pop is one atomic C call). Submissions from a worker go
     to its own queue; submissions from other threads go to a shared injection
-    queue. As in Go, a worker looks at the injection queue first every
-    `_INJECT_EVERY` turns so local work cannot starve outside submissions. An
+    queue. A worker looks at the injection queue first once every
+    `INJECT_INTERVAL` seconds so local work cannot starve outside submissions. An
     idle worker steals half of a victim's queue (tokio, Go), starting from a
     random victim.
 
@@ -51,8 +51,10 @@ Constants (measured on a 2-core x86-64 VM, CPython 3.11 and 3.13t; see
     overhead on 3.11 (0.36 us of it in the turn itself), which 64 messages
     amortise to under 3% of peak throughput, while a light actor waiting behind a
     flooded one waits at most one 64-message turn per busy worker.
-    `_INJECT_EVERY` = 61 turns, Go's prime, so the check does not fall into step
-    with periodic workloads.
+    `INJECT_INTERVAL` = 1 ms, read off the clock every 8 turns or after any
+    turn of more than one message; with the turn's own time slice
+    (`TURN_SLICE`, 2 ms) it bounds how long a message from outside the pool
+    waits behind busy workers.
     `SPIN_SECONDS`: see ``_spin.py`` for the measurements. An idle pool spins
     only once per burst of work, so idle CPU stays near zero.
     `SAMPLE_EVERY` (``_dispatcher.py``): one turn in 256 per worker is timed
@@ -79,15 +81,22 @@ __all__ = ["DEFAULT_BUDGET", "Scheduler", "WorkerStatistics"]
 T = TypeVar("T")
 
 DEFAULT_BUDGET = 64
-_INJECT_EVERY = 61
+#: A worker with work of its own looks at the injection queue first once this
+#: many seconds have passed since it last did (tokio aims its global-queue
+#: interval at a fixed time the same way). A count of turns (Go's 61) is no
+#: bound when turns are long: 61 turns of 1 ms messages kept a message told from
+#: a plain thread waiting 0.5 s. 1 ms is well under the light-actor latency we
+#: promise (5 ms at p99) and 50 ping-pong hops apart at the slowest.
+INJECT_INTERVAL = 0.001
+# The clock is read after every turn that ran more than one message (it may have
+# been long) and after every 8th turn (a turn of one heavy message): a
+# one-message turn pays a bit test, and a clock read (40 ns) every 8 turns.
+_CLOCK_EVERY_MASK = 7
 # At most this many spare workers at once (ForkJoinPool caps its compensation
 # threads at 256 too): a thousand turns blocked at once must not become a
 # thousand threads. Past it a blocked ask waits without a spare of its own;
 # the spares already running keep the pool's other turns going.
 MAX_SPARES = 256
-# A worker publishes its turn and message counts every this many turns, and
-# whenever it parks, so `statistics()` lags a busy worker by under 16 turns.
-_PUBLISH_EVERY = 16
 
 
 class _Worker:
@@ -268,16 +277,21 @@ class Scheduler:
         queue = worker.queue
         pop = queue.popleft
         sample_mask = SAMPLE_EVERY - 1 if self._on_sample is not None else -1
+        clock = time.perf_counter
+        # When the injection queue is next looked at first (see INJECT_INTERVAL).
+        inject_due = clock() + INJECT_INTERVAL
+        look_outside = False
         while True:
             # The common case inline: our own queue, outside the injection turn.
             cell = None
-            if turns % _INJECT_EVERY and queue:
+            if queue and not look_outside:
                 try:
                     cell = pop()
                 except IndexError:
                     pass  # a thief took it
             if cell is None:
-                cell = self._find_work(worker, turns)
+                cell = self._find_work(worker, look_outside)
+                look_outside = False
                 if cell is None:
                     # Out of work: publish before spinning, so statistics read
                     # right after the last reply are already exact.
@@ -290,16 +304,22 @@ class Scheduler:
                         continue
             try:
                 if turns & sample_mask:
-                    messages += cell._run_turn(budget)
+                    processed = cell._run_turn(budget)
                 else:  # metrics: one turn in SAMPLE_EVERY is timed (see _metrics.py)
-                    messages += self._sampled_turn(cell, budget)
+                    processed = self._sampled_turn(cell, budget)
             except BaseException as exc:  # noqa: BLE001 - see _replace
                 worker.turns = turns
                 worker.messages = messages
                 self._replace(worker, cell, exc)
                 return
             turns += 1
-            if not turns % _PUBLISH_EVERY:
+            messages += processed
+            if processed > 1 or not turns & _CLOCK_EVERY_MASK:
+                # A turn that may have been long, or every 8th: time to look outside?
+                now = clock()
+                if now >= inject_due:
+                    look_outside = True
+                    inject_due = now + INJECT_INTERVAL
                 # Two writes to this worker's own object, not every turn (each
                 # costs about as much as a tenth of a ping-pong hop on 3.13t).
                 worker.turns = turns
@@ -330,13 +350,13 @@ class Scheduler:
         find = self._find_work
         while time.perf_counter() < deadline and not self._stopping:
             yield_cpu()
-            cell = find(worker, 1)
+            cell = find(worker, False)
             if cell is not None:
                 return cell
         return None
 
-    def _find_work(self, worker: _Worker, turns: int) -> Runnable | None:
-        if turns % _INJECT_EVERY == 0:
+    def _find_work(self, worker: _Worker, inject_first: bool) -> Runnable | None:
+        if inject_first:
             try:
                 return self._inject.popleft()
             except IndexError:

@@ -66,6 +66,11 @@ class Sizes:
     flood_pykka: int
     idle_actors: int
     idle_seconds: float
+    heavy_actors: int
+    heavy_each: int
+    progress_actors: int
+    progress_each: int
+    heavy_rounds: int
 
 
 #: The full sizes (Savina-like; skynet is the classic 1M tree).
@@ -95,6 +100,15 @@ FULL = Sizes(
     flood_pykka=200_000,
     idle_actors=1_000,
     idle_seconds=2.0,
+    # The heavy-message fairness run (issue 11): 8 actors x 300 messages of ~1 ms
+    # on the pool while a plain thread probes a light actor; 32 x 200 told up
+    # front for the progress index. 3 rounds: a plain thread that sleeps gets
+    # only ~30 probes in per round on a 2-core machine whose cores are busy.
+    heavy_actors=8,
+    heavy_each=300,
+    progress_actors=32,
+    progress_each=200,
+    heavy_rounds=3,
 )
 
 #: A smoke-test run that finishes in about 20 s.
@@ -117,6 +131,11 @@ QUICK = Sizes(
     flood_pykka=20_000,
     idle_actors=200,
     idle_seconds=0.5,
+    heavy_actors=8,
+    heavy_each=40,
+    progress_actors=16,
+    progress_each=20,
+    heavy_rounds=1,
 )
 
 

@@ -8,7 +8,9 @@ workload, the driving and timing is shared with `_pykka` (see `_workloads`).
 from __future__ import annotations
 
 import gc
+import itertools
 import sys
+import threading
 import time
 import tracemalloc
 from concurrent.futures import Future
@@ -32,6 +34,8 @@ __all__ = [
     "cpu_scaling",
     "fairness",
     "fan_in",
+    "heavy_latency",
+    "heavy_progress",
     "idle_cpu",
     "ping_pong",
     "skynet",
@@ -249,3 +253,102 @@ def idle_cpu(workers: int | None, actors: int, seconds: float) -> float:
     with fresh_system(workers, "idle") as system:
         refs = [system.spawn(_Echo) for _ in range(actors)]
         return idle_cpu_percent(refs, seconds)
+
+
+class _Heavy(Actor[Any]):
+    """Burns ``work`` spin iterations a message; counts its own progress in a shared list.
+
+    ``progress[index]`` has this actor as its only writer. ``total`` numbers the
+    messages done by all; whoever does number ``snapshot_at`` copies the list (the
+    others' slots may move while it is copied: a few messages' noise), and number
+    ``last`` sets ``done``.
+    """
+
+    def __init__(
+        self,
+        index: int,
+        work: int,
+        progress: list[int],
+        total: itertools.count[int],
+        snapshot_at: int,
+        snapshot: list[list[int]],
+        last: int,
+        done: threading.Event,
+    ) -> None:
+        self.index = index
+        self.work = work
+        self.progress = progress
+        self.total = total
+        self.snapshot_at = snapshot_at
+        self.snapshot = snapshot
+        self.last = last
+        self.done = done
+
+    def receive(self, message: Any) -> Any:
+        spin(self.work)
+        self.progress[self.index] += 1
+        number = next(self.total)
+        if number == self.snapshot_at:
+            self.snapshot.append(list(self.progress))
+        if number == self.last:
+            self.done.set()
+        return None
+
+
+class _Stamped(Actor[Any]):
+    """Records, per message (a `time.perf_counter` stamp), how long it took to arrive."""
+
+    def __init__(self, latencies: list[float]) -> None:
+        self.latencies = latencies
+
+    def receive(self, message: Any) -> Any:
+        if message is not FLUSH:
+            self.latencies.append(time.perf_counter() - message)
+        return None
+
+
+#: How often the probing thread tells the light actor (it sleeps in between).
+HEAVY_PROBE_EVERY = 0.005
+
+
+def heavy_latency(workers: int | None, actors: int, each: int, work: int) -> list[float]:
+    """Latencies (seconds) from a plain thread's tell to a light actor's receive
+    while ``actors`` actors each work through ``each`` heavy messages."""
+    latencies: list[float] = []
+    done = threading.Event()
+    last = actors * each
+    progress = [0] * actors
+    total = itertools.count(1)
+    with fresh_system(workers, "heavy") as system:
+        light = system.spawn(_Stamped, latencies)
+        heavy = [
+            system.spawn(_Heavy, i, work, progress, total, 0, [], last, done) for i in range(actors)
+        ]
+        for _ in range(each):
+            for ref in heavy:
+                ref.tell(None)
+        while not done.is_set():
+            light.tell(time.perf_counter())
+            done.wait(HEAVY_PROBE_EVERY)
+        check(done.wait(WAIT), "heavy: the heavy messages did not finish")
+        light.ask(FLUSH, timeout=WAIT)  # every probe told has arrived
+    return latencies
+
+
+def heavy_progress(workers: int | None, actors: int, each: int, work: int) -> list[int]:
+    """Messages each of ``actors`` equally loaded actors had done when half of all were done."""
+    progress = [0] * actors
+    snapshot: list[list[int]] = []
+    done = threading.Event()
+    total = itertools.count(1)
+    last = actors * each
+    with fresh_system(workers, "progress") as system:
+        refs = [
+            system.spawn(_Heavy, i, work, progress, total, last // 2, snapshot, last, done)
+            for i in range(actors)
+        ]
+        for ref in refs:
+            for _ in range(each):
+                ref.tell(None)
+        check(done.wait(WAIT), "progress: the messages did not finish")
+    return snapshot[0]

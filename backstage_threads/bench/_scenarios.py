@@ -23,6 +23,11 @@ CPU_SPEEDUP_TARGET = 1.8
 IDLE_ACTOR_BYTES = 1536
 #: The light actor's p99 ask latency bound under a flood, in milliseconds.
 FAIRNESS_P99_MS = 5.0
+#: Issue 11's bounds for a light actor behind heavy messages, and for how evenly
+#: equally loaded actors progress (Jain's index of their progress at half-time:
+#: 1.0 all equal, 1/n only one moved).
+HEAVY_WORST_MS = 20.0
+PROGRESS_JAIN = 0.9
 #: Percent of one core an idle system may burn.
 IDLE_CPU_PERCENT = 2.0
 
@@ -250,6 +255,58 @@ def fairness(config: Config) -> list[Row]:
     return rows
 
 
+def jain_index(values: list[int]) -> float:
+    """Jain's fairness index of ``values``: (sum x)^2 / (n * sum x^2)."""
+    squares = sum(v * v for v in values)
+    return sum(values) ** 2 / (len(values) * squares) if squares else 1.0
+
+
+def heavy(config: Config) -> list[Row]:
+    """Fairness when messages are heavy (~1 ms of CPU each)."""
+    sizes = config.sizes
+    work = calibrate_spin(CPU_MESSAGE_SECONDS)
+    latencies: list[float] = []
+    indices: list[float] = []
+    for _ in range(sizes.heavy_rounds):
+        latencies += _ours.heavy_latency(config.workers, sizes.heavy_actors, sizes.heavy_each, work)
+        progress = _ours.heavy_progress(
+            config.workers, sizes.progress_actors, sizes.progress_each, work
+        )
+        indices.append(jain_index(progress))
+    name = (
+        f"light actor's tell-to-receive latency, {sizes.heavy_actors} actors x "
+        f"{sizes.heavy_each} msgs of ~1 ms"
+    )
+    note = f"{len(latencies)} probes from a plain thread in {sizes.heavy_rounds} run(s)"
+    rows = [
+        Row(
+            "heavy",
+            f"{name}, {label}",
+            "ms",
+            percentile(latencies, fraction) * 1e3,
+            target=target,
+            note=note,
+        )
+        for label, fraction, target in (
+            ("p50", 0.5, None),
+            ("p99", 0.99, Target("ours", "<=", FAIRNESS_P99_MS)),
+            ("worst", 1.0, Target("ours", "<=", HEAVY_WORST_MS)),
+        )
+    ]
+    rows.append(
+        Row(
+            "heavy",
+            f"Jain's index of progress at half-time, {sizes.progress_actors} actors x "
+            f"{sizes.progress_each} msgs of ~1 ms told up front (worst run)",
+            "index",
+            min(indices),
+            target=Target("ours", ">=", PROGRESS_JAIN),
+            note=", ".join(f"{i:.3f}" for i in indices),
+        )
+    )
+    return rows
+
+
 def idle(config: Config) -> list[Row]:
     actors, seconds = config.sizes.idle_actors, config.sizes.idle_seconds
     return _versus(
@@ -294,6 +351,7 @@ SCENARIOS: dict[str, Callable[[Config], list[Row]]] = {
     "skynet": skynet,
     "spawn": spawn,
     "fairness": fairness,
+    "heavy": heavy,
     "idle": idle,
     "bridge": bridge,
 }
