@@ -14,7 +14,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT = 300.0
-SCENARIOS = ("count", "ping-pong", "ask", "bridge")
+SCENARIOS = ("count", "ping-pong", "ask", "bridge", "heavy", "cpu")
 
 
 def test_quick_bench_writes_a_row_per_measure(tmp_path: Path) -> None:

@@ -7,11 +7,13 @@ import os
 import sys
 import sysconfig
 from collections.abc import Callable
+from functools import partial
 from types import ModuleType
 
 from . import _bridge, _ours
 from ._floor import thread_round_trip, trampoline_ping_pong
-from ._harness import Config, Row, Target, calibrate_spin, percentile
+from ._harness import Config, Row, Target, calibrate_spin, percentile, spin
+from ._workloads import time_executor
 
 __all__ = ["SCENARIOS", "free_threaded"]
 
@@ -165,7 +167,10 @@ def cpu(config: Config) -> list[Row]:
         peer_one = peer.cpu_scaling(1, sizes.cpu_messages, work)
         peer_speedup = peer_one / peer.cpu_scaling(2, sizes.cpu_messages, work)
     applies = free_threaded() and cores >= 2
-    return [
+    task = partial(spin, work)
+    pool_one = time_executor(1, sizes.cpu_messages, task)
+    pool_many = time_executor(cores, sizes.cpu_messages, task)
+    rows = [
         Row(
             "cpu",
             f"CPU speedup, {sizes.cpu_actors} actors x ~1 ms msgs, 1 -> {cores} workers "
@@ -176,8 +181,24 @@ def cpu(config: Config) -> list[Row]:
             Target("ours", ">=", CPU_SPEEDUP_TARGET, applies=applies),
             note=f"{sizes.cpu_messages} msgs; 1 worker {one:.3f} s, {cores} workers {many:.3f} s"
             + ("" if applies else "; target applies only to free-threaded builds"),
-        )
+        ),
+        Row(
+            "cpu",
+            f"the same {sizes.cpu_messages} tasks on a ThreadPoolExecutor, 1 -> {cores} threads",
+            "x",
+            pool_one / pool_many,
+            note=f"1 thread {pool_one:.3f} s, {cores} threads {pool_many:.3f} s",
+        ),
+        Row(
+            "cpu",
+            f"time at {cores} workers: ours / ThreadPoolExecutor's (lower is faster)",
+            "ratio",
+            many / pool_many,
+            target=Target("ours", "<=", 1.0, applies=applies),
+            note="the job a user without actors would write",
+        ),
     ]
+    return rows
 
 
 def skynet(config: Config) -> list[Row]:

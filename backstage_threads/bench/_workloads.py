@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from ._harness import FLUSH, WAIT, probe_while, timed
@@ -21,6 +21,7 @@ __all__ = [
     "BenchRef",
     "idle_cpu_percent",
     "probe_during_flood",
+    "time_executor",
     "time_fan_in",
     "time_ping_pong",
     "time_round_robin",
@@ -106,6 +107,23 @@ def time_round_robin(refs: Sequence[BenchRef], messages: int) -> float:
             refs[i % actors].tell(i)
         for ref in refs:
             ref.ask(FLUSH, timeout=WAIT)
+    return elapsed[0]
+
+
+def time_executor(threads: int, messages: int, task: Callable[[], Any]) -> float:
+    """Seconds for a `ThreadPoolExecutor` of ``threads`` to run ``task`` ``messages`` times.
+
+    What a user without actors writes for the same CPU-bound job: submit every
+    task, then wait for all. The threads are started (one warm-up task each)
+    before the clock starts, as the actors are in `time_round_robin`.
+    """
+    with ThreadPoolExecutor(threads, thread_name_prefix="bench-executor") as pool:
+        for warm in [pool.submit(time.sleep, 0.01) for _ in range(threads)]:
+            warm.result(WAIT)
+        with timed() as elapsed:
+            futures = [pool.submit(task) for _ in range(messages)]
+            for future in futures:
+                future.result(WAIT)
     return elapsed[0]
 
 
