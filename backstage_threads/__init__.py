@@ -30,6 +30,9 @@ from ._errors import (
     DeadlockError,
     DuplicateNameError,
     MailboxFullError,
+    ResourceCycleError,
+    ResourceLostError,
+    ResourceTimeoutError,
     SendTimeoutError,
 )
 from ._exports import publish
@@ -39,6 +42,7 @@ from ._overflow import Overflow
 from ._prometheus import PrometheusCollector, register_metrics
 from ._ref import ActorRef
 from ._request import Response
+from ._resource_keys import Dropped, Key, LinkAction, Published, ResourceKey, Visibility
 from ._scheduler import DEFAULT_BUDGET
 from ._signals import ReceiveTimeout, Terminated
 from ._statistics import ShutdownReport, SystemStatistics
@@ -117,15 +121,23 @@ __all__ = [
     "Decision",
     "Directive",
     "Dispatcher",
+    "Dropped",
     "DuplicateNameError",
     "DurationHistogram",
     "Failure",
+    "Key",
+    "LinkAction",
     "MailboxFullError",
     "MonotonicClock",
     "Need",
     "Overflow",
     "PrometheusCollector",
+    "Published",
     "ReceiveTimeout",
+    "ResourceCycleError",
+    "ResourceKey",
+    "ResourceLostError",
+    "ResourceTimeoutError",
     "Response",
     "RestartAfter",
     "Scope",
@@ -141,6 +153,7 @@ __all__ = [
     "SystemStatistics",
     "Terminated",
     "TimerHandle",
+    "Visibility",
     "WorkerStatistics",
     "default_decider",
     "register_metrics",

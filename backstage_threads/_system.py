@@ -27,6 +27,7 @@ from ._overflow import Overflow
 from ._pinned import PinnedThread
 from ._ref import ActorRef
 from ._report import report_uncaught
+from ._resources import ResourceRegistry
 from ._scheduler import DEFAULT_BUDGET, Scheduler
 from ._statistics import ShutdownReport, SystemStatistics
 from ._status import ServiceStatus, StatusNode
@@ -124,6 +125,8 @@ class ActorSystem(Spawning):
         self._shutdown_hooks = Subscribers("shutdown hook")
         self._status_subscribers = Subscribers("status")
         self._timers = TimerService(name, clock)
+        # Scoped resources: what actors publish, watch and wait for to start.
+        self._resources = ResourceRegistry(self._timers.schedule)
         # Started with the first async actor (guarded by _lazy_guard).
         self._bridge: LoopBridge | None = None
         self._scheduler: Dispatcher = (
