@@ -38,14 +38,10 @@ class ResourceContext:
         ) -> None: ...
 
     @overload
-    def publish(
-        self, key: ResourceKey[T], value: T, *, visibility: Visibility = ...
-    ) -> int: ...
+    def publish(self, key: ResourceKey[T], value: T, *, visibility: Visibility = ...) -> int: ...
     @overload
     def publish(self, key: type[T], value: T, *, visibility: Visibility = ...) -> int: ...
-    def publish(
-        self, key: Any, value: Any, *, visibility: Visibility = Visibility.SUBTREE
-    ) -> int:
+    def publish(self, key: Any, value: Any, *, visibility: Visibility = Visibility.SUBTREE) -> int:
         """Publish ``value`` under ``key``; return its version (1, then one more per replacement).
 
         ``visibility`` says who sees it: this actor's subtree (the default), its
@@ -62,7 +58,9 @@ class ResourceContext:
         """
         key = check_key(key)
         if value is None:
-            raise TypeError(f"cannot publish None under {key!r}: lookup() returns None for 'none'")
+            raise TypeError(
+                f"cannot publish None under {key!r}: lookup() means 'not published' by None"
+            )
         if not isinstance(visibility, Visibility):
             raise TypeError(f"visibility must be a Visibility member, got {visibility!r}")
         return self._publish(key, value, visibility)

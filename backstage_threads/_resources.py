@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Holder", "ResourceRegistry"]
 
+
 class Holder(Protocol):
     """What the registry needs of an actor (its cell implements it)."""
 
@@ -191,9 +192,7 @@ class ResourceRegistry:
 
     # -- publishing ---------------------------------------------------------------------
 
-    def publish(
-        self, holder: Holder, key: Hashable, value: object, visibility: Visibility
-    ) -> int:
+    def publish(self, holder: Holder, key: Hashable, value: object, visibility: Visibility) -> int:
         """Publish (or replace) ``key`` in the scope ``visibility`` gives; its version."""
         path = holder._path
         if visibility is Visibility.SUBTREE:

@@ -129,8 +129,10 @@ class Resourcing(Lifecycle):
         if hook == "on_start" and isinstance(error, StartDeferred):
             self._state = NEW  # on_start runs again once the keys are there
             actor = self._actor
-            timeout = error.timeout if error.timeout is not None else (
-                actor.needs_timeout if actor is not None else None
+            timeout = (
+                error.timeout
+                if error.timeout is not None
+                else (actor.needs_timeout if actor is not None else None)
             )
             if not self._defer_start(error.keys, timeout):
                 self._post_system((RESOURCES_READY, None))  # published meanwhile
