@@ -20,7 +20,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -359,7 +359,7 @@ class _StatusWatcher:
         self._subscription.cancel()
 
 
-def _needing(build: Factory, keys: tuple[Hashable, ...]) -> Factory:
+def _needing(build: Factory, keys: tuple[object, ...]) -> Factory:
     """``build``, whose actors also need ``keys`` before they start."""
 
     def make() -> Actor[Any]:

@@ -7,7 +7,6 @@ mypy checks the value published under it and the value a lookup returns.
 from __future__ import annotations
 
 import enum
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union
 
@@ -26,6 +25,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+KeyT = TypeVar("KeyT")
 
 
 class ResourceKey(Generic[T]):
@@ -53,7 +53,7 @@ class ResourceKey(Generic[T]):
 
 
 #: What a resource is published under: a `ResourceKey[T]` or the type ``T`` itself.
-Key = Union[ResourceKey[T], type[T]]
+Key = Union[ResourceKey[T], type[T]]  # noqa: UP007 - a generic alias needs Union on 3.11
 
 
 class Visibility(enum.Enum):
@@ -116,7 +116,7 @@ def key_name(key: object) -> str:
     return repr(key)
 
 
-def check_key(key: object) -> Hashable:
+def check_key(key: KeyT) -> KeyT:
     """``key`` itself, if it is a `ResourceKey` or a type.
 
     Raises:

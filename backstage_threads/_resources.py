@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from loguru import logger
 
-from ._errors import ResourceCycleError, ResourceLostError, ResourceTimeoutError
+from ._errors import ResourceLostError, ResourceTimeoutError
+from ._resource_cycles import cycle_error, find_cycle
 from ._resource_keys import Dropped, LinkAction, Published, Visibility, key_name
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ class _Watch:
 class _Wait:
     __slots__ = ("failed", "keys", "provides", "timer")
 
-    def __init__(self, keys: tuple[Hashable, ...], provides: tuple[Hashable, ...]) -> None:
+    def __init__(self, keys: tuple[object, ...], provides: tuple[object, ...]) -> None:
         self.keys = keys
         self.provides = provides
         self.timer: TimerHandle | None = None
@@ -135,12 +136,12 @@ class ResourceRegistry:
         # Guards every field below but the outbox; never held while an outbox
         # action (or any other runtime or user code) runs.
         self._lock = threading.Lock()
-        self._entries: dict[Hashable, dict[str, _Entry]] = {}
+        self._entries: dict[object, dict[str, _Entry]] = {}
         # Last version per (key, scope), kept across a publisher's restart so that
         # versions only go up; forgotten when the scope's last publisher stops.
-        self._versions: dict[tuple[Hashable, str], int] = {}
-        self._owned: dict[Holder, set[tuple[Hashable, str]]] = {}
-        self._watches: dict[Hashable, dict[Holder, _Watch]] = {}
+        self._versions: dict[tuple[object, str], int] = {}
+        self._owned: dict[Holder, set[tuple[object, str]]] = {}
+        self._watches: dict[object, dict[Holder, _Watch]] = {}
         self._waits: dict[Holder, _Wait] = {}
         # Every holder that published, watched or waited since it was last
         # forgotten. Invariant: only the holder's own turn adds it, so that turn
@@ -153,7 +154,7 @@ class ResourceRegistry:
 
     # -- reading ------------------------------------------------------------------------
 
-    def lookup(self, path: str, key: Hashable) -> object | None:
+    def lookup(self, path: str, key: object) -> object | None:
         """The nearest value of ``key`` visible from ``path``, or None."""
         with self._lock:
             entry = self._nearest(key, path)
@@ -181,7 +182,7 @@ class ResourceRegistry:
         """Whether ``holder`` has anything to forget (called from its own turn)."""
         return holder in self._holders
 
-    def _nearest(self, key: Hashable, path: str) -> _Entry | None:
+    def _nearest(self, key: object, path: str) -> _Entry | None:
         entries = self._entries.get(key)
         if entries:
             for scope in _scopes(path):
@@ -192,7 +193,7 @@ class ResourceRegistry:
 
     # -- publishing ---------------------------------------------------------------------
 
-    def publish(self, holder: Holder, key: Hashable, value: object, visibility: Visibility) -> int:
+    def publish(self, holder: Holder, key: object, value: object, visibility: Visibility) -> int:
         """Publish (or replace) ``key`` in the scope ``visibility`` gives; its version."""
         path = holder._path
         if visibility is Visibility.SUBTREE:
@@ -247,7 +248,7 @@ class ResourceRegistry:
 
     # -- watching -----------------------------------------------------------------------
 
-    def subscribe(self, holder: Holder, key: Hashable) -> None:
+    def subscribe(self, holder: Holder, key: object) -> None:
         """Send ``holder`` a `Published` for every version visible to it, then `Dropped`.
 
         Raises:
@@ -268,7 +269,7 @@ class ResourceRegistry:
                 self._outbox.append(self._published_note(holder, key, entry))
         self._flush()
 
-    def unsubscribe(self, holder: Holder, key: Hashable) -> bool:
+    def unsubscribe(self, holder: Holder, key: object) -> bool:
         """Stop the `Published`/`Dropped` messages; False if there was no subscription."""
         with self._lock:
             watch = self._watches.get(key, {}).get(holder)
@@ -281,7 +282,7 @@ class ResourceRegistry:
     def link(
         self,
         holder: Holder,
-        key: Hashable,
+        key: object,
         on_drop: LinkAction,
         on_replace: LinkAction | None,
         timeout: float | None,
@@ -304,7 +305,7 @@ class ResourceRegistry:
                     timeout, lambda: self._link_expired(holder, key, link, timeout)
                 )
 
-    def _watch(self, holder: Holder, key: Hashable) -> _Watch:
+    def _watch(self, holder: Holder, key: object) -> _Watch:
         self._holders.add(holder)
         watches = self._watches.setdefault(key, {})
         watch = watches.get(holder)
@@ -312,14 +313,14 @@ class ResourceRegistry:
             watch = watches[holder] = _Watch(holder)
         return watch
 
-    def _prune(self, key: Hashable, watch: _Watch) -> None:
+    def _prune(self, key: object, watch: _Watch) -> None:
         if not watch.subscribed and watch.link is None:
             watches = self._watches.get(key, {})
             watches.pop(watch.holder, None)
             if not watches:
                 self._watches.pop(key, None)
 
-    def _link_expired(self, holder: Holder, key: Hashable, link: _Link, timeout: float) -> None:
+    def _link_expired(self, holder: Holder, key: object, link: _Link, timeout: float) -> None:
         # On the timer thread.
         with self._lock:
             watch = self._watches.get(key, {}).get(holder)
@@ -335,7 +336,7 @@ class ResourceRegistry:
             self._outbox.append(partial(holder._resource_lost, error, LinkAction.FAIL))
         self._flush()
 
-    def _changed(self, key: Hashable, scope: str, dropped: str | None) -> None:
+    def _changed(self, key: object, scope: str, dropped: str | None) -> None:
         """Queue what ``key``'s change in ``scope`` means to its watchers (lock held).
 
         ``dropped`` is the reason of a drop, or None for a publish or a restart's
@@ -355,7 +356,8 @@ class ResourceRegistry:
                 if entry is not None:
                     self._outbox.append(self._published_note(holder, key, entry))
                 elif before is not None:
-                    note = Dropped(key, before[1], dropped or "publisher restarting")
+                    reason = dropped or "publisher restarting"
+                    note: Dropped[Any] = Dropped(key, before[1], reason)  # type: ignore[arg-type]
                     self._outbox.append(partial(holder._deliver, note))
             link = watch.link
             if link is None:
@@ -381,7 +383,7 @@ class ResourceRegistry:
                 if link is not None and link.pending_from is publisher:
                     self._break(key, watch, link.on_drop, f"dropped: {reason}")
 
-    def _break(self, key: Hashable, watch: _Watch, action: LinkAction, what: str) -> None:
+    def _break(self, key: object, watch: _Watch, action: LinkAction, what: str) -> None:
         holder = watch.holder
         watch.link = None
         self._prune(key, watch)
@@ -391,7 +393,7 @@ class ResourceRegistry:
         self._outbox.append(partial(holder._resource_lost, error, action))
 
     @staticmethod
-    def _published_note(holder: Holder, key: Hashable, entry: _Entry) -> Callable[[], None]:
+    def _published_note(holder: Holder, key: object, entry: _Entry) -> Callable[[], None]:
         note = Published(key, entry.value, entry.version, entry.publisher._ref)  # type: ignore[arg-type]
         return partial(holder._deliver, note)
 
@@ -400,8 +402,8 @@ class ResourceRegistry:
     def wait(
         self,
         holder: Holder,
-        keys: tuple[Hashable, ...],
-        provides: tuple[Hashable, ...],
+        keys: tuple[object, ...],
+        provides: tuple[object, ...],
         timeout: float | None,
     ) -> bool:
         """Register ``holder`` to start once ``keys`` are all visible to it.
@@ -433,7 +435,7 @@ class ResourceRegistry:
         if wait is not None and wait.timer is not None:
             wait.timer.cancel()
 
-    def _missing(self, holder: Holder, wait: _Wait) -> list[Hashable]:
+    def _missing(self, holder: Holder, wait: _Wait) -> list[object]:
         return [key for key in wait.keys if self._nearest(key, holder._path) is None]
 
     def _start_ready(self) -> None:
@@ -461,39 +463,18 @@ class ResourceRegistry:
             self._outbox.append(partial(holder._resources_failed, error))
         self._flush()
 
-    def _cycle(self, start: Holder) -> list[tuple[Holder, Hashable]]:
-        """A cycle of waits through ``start``, as (waiter, key it waits for) pairs."""
+    def _cycle(self, start: Holder) -> list[tuple[Holder, object]]:
         waits = {h: w for h, w in self._waits.items() if not w.failed}
-        path: list[tuple[Holder, Hashable]] = []
-        visited: set[Holder] = set()
+        missing = {h: self._missing(h, w) for h, w in waits.items()}
+        return find_cycle(start, missing, {h: w.provides for h, w in waits.items()})
 
-        def visit(holder: Holder) -> bool:
-            visited.add(holder)
-            for key in self._missing(holder, waits[holder]):
-                for other, wait in waits.items():
-                    if key not in wait.provides:
-                        continue
-                    path.append((holder, key))
-                    if other is start or (other not in visited and visit(other)):
-                        return True
-                    path.pop()
-            return False
-
-        return path if visit(start) else []
-
-    def _fail_cycle(self, cycle: list[tuple[Holder, Hashable]]) -> None:
-        steps = [f"{holder._path} needs {key_name(key)}" for holder, key in cycle]
-        text = ", which ".join(
-            f"{step} (provided by {cycle[(i + 1) % len(cycle)][0]._path})"
-            for i, step in enumerate(steps)
-        )
-        paths = tuple(holder._path for holder, _ in cycle)
+    def _fail_cycle(self, cycle: list[tuple[Holder, object]]) -> None:
         for holder, _ in cycle:
             wait = self._waits[holder]
             wait.failed = True
             if wait.timer is not None:
                 wait.timer.cancel()
-            error = ResourceCycleError(f"start dependency cycle: {text}", cycle=paths)
+            error = cycle_error(cycle, lambda h: h._path)
             self._outbox.append(partial(holder._resources_failed, error))
 
     # -- the outbox ---------------------------------------------------------------------

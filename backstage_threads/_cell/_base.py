@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from .._errors import ActorFailedError
     from .._factory import Factory
     from .._pinned import PinnedThread
-    from .._resources import ResourceRegistry
     from .._ref import ActorRef
+    from .._resources import ResourceRegistry
     from .._status import ServiceStatus
     from .._supervision import Failure
     from .._timers import TimerHandle, TimerService

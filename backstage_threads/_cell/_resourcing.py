@@ -18,7 +18,6 @@ published is dropped (a stop) or withdrawn for a replacement (a restart).
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from typing import Any
 
 from .._errors import ActorStoppedError
@@ -40,10 +39,10 @@ from ._states import (
 __all__ = ["Resourcing", "StartDeferred"]
 
 
-class StartDeferred(Exception):  # noqa: N818 - control flow, never seen by users
+class StartDeferred(Exception):
     """Raised by ``context.need`` in ``on_start``: start again once ``keys`` are there."""
 
-    def __init__(self, keys: tuple[Hashable, ...], timeout: float | None) -> None:
+    def __init__(self, keys: tuple[object, ...], timeout: float | None) -> None:
         super().__init__(f"waiting for resource(s) {', '.join(map(key_name, keys))}")
         self.keys = keys
         self.timeout = timeout
@@ -70,23 +69,23 @@ class Resourcing(Lifecycle):
 
     # -- what ActorContext offers (arguments already checked) ---------------------------
 
-    def _publish(self, key: Hashable, value: object, visibility: Visibility) -> int:
+    def _publish(self, key: object, value: object, visibility: Visibility) -> int:
         self._check_own_turn(f"publish({key_name(key)})")
         return self._registry.publish(self, key, value, visibility)
 
-    def _lookup(self, key: Hashable) -> Any:
+    def _lookup(self, key: object) -> Any:
         return self._registry.lookup(self._path, key)
 
-    def _subscribe(self, key: Hashable) -> None:
+    def _subscribe(self, key: object) -> None:
         self._check_own_turn(f"subscribe({key_name(key)})")
         self._registry.subscribe(self, key)
 
-    def _unsubscribe(self, key: Hashable) -> bool:
+    def _unsubscribe(self, key: object) -> bool:
         return self._registry.unsubscribe(self, key)
 
     def _link(
         self,
-        key: Hashable,
+        key: object,
         on_drop: LinkAction,
         on_replace: LinkAction | None,
         timeout: float | None,
@@ -94,7 +93,7 @@ class Resourcing(Lifecycle):
         self._check_own_turn(f"link({key_name(key)})")
         self._registry.link(self, key, on_drop, on_replace, timeout)
 
-    def _need(self, key: Hashable, timeout: float | None) -> Any:
+    def _need(self, key: object, timeout: float | None) -> Any:
         if self._status is not ServiceStatus.INITIALIZING or self._state is not RUNNING:
             raise RuntimeError(
                 f"need({key_name(key)}) is for on_start (it defers the start); "
@@ -118,7 +117,7 @@ class Resourcing(Lifecycle):
             return
         super()._run_on_start()
 
-    def _defer_start(self, keys: tuple[Hashable, ...], timeout: float | None) -> bool:
+    def _defer_start(self, keys: tuple[object, ...], timeout: float | None) -> bool:
         """Wait for ``keys`` before on_start; False if they are all visible already."""
         actor = self._actor
         provides = tuple(actor.provides) if actor is not None else ()
