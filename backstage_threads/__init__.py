@@ -35,6 +35,16 @@ from ._errors import (
     ResourceTimeoutError,
     SendTimeoutError,
 )
+from ._events import (
+    ActorRestarted,
+    ActorStarted,
+    ActorStopped,
+    EventStream,
+    EventStreamStatistics,
+    EventSubscription,
+    StatusChanged,
+    WorkerDied,
+)
 from ._exports import publish
 from ._mailbox import DEFAULT_CAPACITY
 from ._metrics import ActorClassMetrics, ActorMetrics, DurationHistogram, SystemMetrics
@@ -105,6 +115,9 @@ __all__ = [
     "ActorInitializationError",
     "ActorMetrics",
     "ActorRef",
+    "ActorRestarted",
+    "ActorStarted",
+    "ActorStopped",
     "ActorStoppedError",
     "ActorSystem",
     "ActorSystemClosedError",
@@ -124,6 +137,9 @@ __all__ = [
     "Dropped",
     "DuplicateNameError",
     "DurationHistogram",
+    "EventStream",
+    "EventStreamStatistics",
+    "EventSubscription",
     "Failure",
     "Key",
     "LinkAction",
@@ -144,6 +160,7 @@ __all__ = [
     "SendTimeoutError",
     "ServiceStatus",
     "ShutdownReport",
+    "StatusChanged",
     "StatusNode",
     "StatusServer",
     "StatusServerStatistics",
@@ -154,6 +171,7 @@ __all__ = [
     "Terminated",
     "TimerHandle",
     "Visibility",
+    "WorkerDied",
     "WorkerStatistics",
     "default_decider",
     "register_metrics",
