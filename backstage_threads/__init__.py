@@ -49,10 +49,12 @@ from ._exports import publish
 from ._mailbox import DEFAULT_CAPACITY
 from ._metrics import ActorClassMetrics, ActorMetrics, DurationHistogram, SystemMetrics
 from ._overflow import Overflow
+from ._pool import Pool, spawn_pool
 from ._prometheus import PrometheusCollector, register_metrics
 from ._ref import ActorRef
 from ._request import Response
 from ._resource_keys import Dropped, Key, LinkAction, Published, ResourceKey, Visibility
+from ._routing import ConsistentHash, LeastLoaded, RoundRobin, Routing
 from ._scheduler import DEFAULT_BUDGET
 from ._signals import ReceiveTimeout, Terminated
 from ._statistics import ShutdownReport, SystemStatistics
@@ -127,6 +129,7 @@ __all__ = [
     "AsyncActor",
     "BackstageError",
     "Clock",
+    "ConsistentHash",
     "DeadLetter",
     "DeadLetters",
     "DeadlockError",
@@ -142,11 +145,13 @@ __all__ = [
     "EventSubscription",
     "Failure",
     "Key",
+    "LeastLoaded",
     "LinkAction",
     "MailboxFullError",
     "MonotonicClock",
     "Need",
     "Overflow",
+    "Pool",
     "PrometheusCollector",
     "Published",
     "ReceiveTimeout",
@@ -156,6 +161,8 @@ __all__ = [
     "ResourceTimeoutError",
     "Response",
     "RestartAfter",
+    "RoundRobin",
+    "Routing",
     "Scope",
     "SendTimeoutError",
     "ServiceStatus",
@@ -175,6 +182,7 @@ __all__ = [
     "WorkerStatistics",
     "default_decider",
     "register_metrics",
+    "spawn_pool",
 ]
 
 publish(globals(), __all__, __name__)
