@@ -33,7 +33,7 @@ from ._overflow import Overflow
 from ._ref import ActorRef
 from ._routing import RoundRobin, Routing
 from ._signals import Terminated
-from ._validate import check_positive_int, check_timeout
+from ._validate import check_name, check_positive_int, check_timeout
 
 if TYPE_CHECKING:
     from ._supervision import SupervisorStrategy
@@ -93,7 +93,9 @@ class PoolActor(Actor[Any]):
         table: _Routees,
         options: Mapping[str, Any],
         strategy: SupervisorStrategy | None,
+        prefix: str = "routee",
     ) -> None:
+        self._prefix = prefix
         self._build = build
         self._size = size
         self._routing = routing
@@ -108,7 +110,9 @@ class PoolActor(Actor[Any]):
         self._table.set(tuple(self._spawn() for _ in range(self._size)))
 
     def _spawn(self) -> ActorRef[Any]:
-        ref = self.context.spawn(self._build, name=f"routee-{self._serial}", **self._options)
+        ref = self.context.spawn(
+            self._build, name=f"{self._prefix}-{self._serial}", **self._options
+        )
         self._serial += 1
         self.context.watch(ref)
         return ref
@@ -244,12 +248,14 @@ def spawn_pool(
     pinned: bool = False,
     supervisor_strategy: SupervisorStrategy | None = None,
     timeout: float | None = 10.0,
+    routee_name: str = "routee",
 ) -> Pool:
     """Start a pool of ``size`` actors built as ``spawn(factory, *args, kwargs=...)``.
 
     ``parent`` is a system (a top-level pool) or an actor's context (a child
     pool). The routees get ``capacity``, ``overflow`` and ``pinned``; the pool
     actor supervises them with ``supervisor_strategy`` (default: restart).
+    They are called ``<routee_name>-0``, ``-1``... (new ones count on).
     ``routing`` defaults to `RoundRobin`. Called from a plain thread, it
     returns once the routees are spawned (waiting at most ``timeout``
     seconds); from an actor's turn it never waits, and messages sent before
@@ -261,12 +267,13 @@ def spawn_pool(
         TypeError: If ``factory`` is a class that is not an `Actor` subclass.
     """
     check_positive_int(size, "pool size")
+    check_name(routee_name)
     routing = RoundRobin() if routing is None else routing
     build = actor_factory(factory, args, kwargs, "spawn_pool")
     table = _Routees()
     options = {"capacity": capacity, "overflow": overflow, "pinned": pinned}
     ref = parent.spawn(
-        PoolActor, build, size, routing, table, options, supervisor_strategy, name=name
+        PoolActor, build, size, routing, table, options, supervisor_strategy, routee_name, name=name
     )
     if not (current.on_worker or current.cell is not None):
         table.wait(check_timeout(timeout), ref.path)

@@ -212,9 +212,22 @@ def show(app: Application, title: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=3, metavar="N")
-    parser.add_argument("--dir", default=None, metavar="DIR", help="where the databases go")
-    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
+    parser.add_argument(
+        "--workers", type=int, default=3, metavar="N", help="worker actors (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--dir",
+        default=None,
+        metavar="DIR",
+        help="where the databases go (default: a temporary directory)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="bound on every wait (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be >= 1")
