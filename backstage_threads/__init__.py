@@ -30,15 +30,31 @@ from ._errors import (
     DeadlockError,
     DuplicateNameError,
     MailboxFullError,
+    ResourceCycleError,
+    ResourceLostError,
+    ResourceTimeoutError,
     SendTimeoutError,
+)
+from ._events import (
+    ActorRestarted,
+    ActorStarted,
+    ActorStopped,
+    EventStream,
+    EventStreamStatistics,
+    EventSubscription,
+    StatusChanged,
+    WorkerDied,
 )
 from ._exports import publish
 from ._mailbox import DEFAULT_CAPACITY
 from ._metrics import ActorClassMetrics, ActorMetrics, DurationHistogram, SystemMetrics
 from ._overflow import Overflow
+from ._pool import Pool, spawn_pool
 from ._prometheus import PrometheusCollector, register_metrics
 from ._ref import ActorRef
 from ._request import Response
+from ._resource_keys import Dropped, Key, LinkAction, Published, ResourceKey, Visibility
+from ._routing import ConsistentHash, LeastLoaded, RoundRobin, Routing
 from ._scheduler import DEFAULT_BUDGET
 from ._signals import ReceiveTimeout, Terminated
 from ._statistics import ShutdownReport, SystemStatistics
@@ -101,6 +117,9 @@ __all__ = [
     "ActorInitializationError",
     "ActorMetrics",
     "ActorRef",
+    "ActorRestarted",
+    "ActorStarted",
+    "ActorStopped",
     "ActorStoppedError",
     "ActorSystem",
     "ActorSystemClosedError",
@@ -110,6 +129,7 @@ __all__ = [
     "AsyncActor",
     "BackstageError",
     "Clock",
+    "ConsistentHash",
     "DeadLetter",
     "DeadLetters",
     "DeadlockError",
@@ -117,21 +137,37 @@ __all__ = [
     "Decision",
     "Directive",
     "Dispatcher",
+    "Dropped",
     "DuplicateNameError",
     "DurationHistogram",
+    "EventStream",
+    "EventStreamStatistics",
+    "EventSubscription",
     "Failure",
+    "Key",
+    "LeastLoaded",
+    "LinkAction",
     "MailboxFullError",
     "MonotonicClock",
     "Need",
     "Overflow",
+    "Pool",
     "PrometheusCollector",
+    "Published",
     "ReceiveTimeout",
+    "ResourceCycleError",
+    "ResourceKey",
+    "ResourceLostError",
+    "ResourceTimeoutError",
     "Response",
     "RestartAfter",
+    "RoundRobin",
+    "Routing",
     "Scope",
     "SendTimeoutError",
     "ServiceStatus",
     "ShutdownReport",
+    "StatusChanged",
     "StatusNode",
     "StatusServer",
     "StatusServerStatistics",
@@ -141,9 +177,12 @@ __all__ = [
     "SystemStatistics",
     "Terminated",
     "TimerHandle",
+    "Visibility",
+    "WorkerDied",
     "WorkerStatistics",
     "default_decider",
     "register_metrics",
+    "spawn_pool",
 ]
 
 publish(globals(), __all__, __name__)

@@ -11,7 +11,7 @@ an actor may use and none of the runtime's machinery. `ActorSystemLike` is what
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
 
@@ -22,6 +22,7 @@ from ._ref import ActorRef
 from ._request import Adapt
 from ._request import ask as request_ask
 from ._request import pipe as request_pipe
+from ._resource_api import ResourceContext
 from ._status import ServiceStatus, StatusNode
 from ._supervision import DEFAULT_STRATEGY
 from ._timers import TimerHandle
@@ -29,6 +30,7 @@ from ._validate import check_capacity, check_name, check_timeout
 
 if TYPE_CHECKING:
     from ._request import Asker
+    from ._resource_keys import ResourceKey
     from ._statistics import ShutdownReport
     from ._supervision import Failure, Supervisor, SupervisorStrategy
 
@@ -165,8 +167,9 @@ class Spawning:
         return self._spawn(SpawnSpec(factory, args, kwargs, name, capacity, overflow, pinned))
 
 
-class ActorContext(Spawning):
-    """An actor's view of the runtime: its ref, family, system, timers and status.
+class ActorContext(Spawning, ResourceContext):
+    """An actor's view of the runtime: its ref, family, system, timers, status and
+    resources (`publish`, `lookup`, `need`, `subscribe`, `link`).
 
     Get it as ``self.context`` from ``on_start`` on (it is attached after the
     actor's ``__init__`` returns).
@@ -373,6 +376,18 @@ class Actor(Generic[M]):
     #: When True, a restart keeps this instance (and so its state): on_stop and
     #: on_start run on the same object instead of a new one from the factory.
     keep_instance_on_restart: bool = False
+
+    #: Resources (`ResourceKey` objects or types) that must be visible to this
+    #: actor before its on_start runs; until then it is Initializing, its
+    #: messages wait and it holds no worker.
+    needs: Sequence[ResourceKey[Any] | type[Any]] = ()
+    #: Seconds to wait for `needs` before failing to the supervisor with
+    #: `ResourceTimeoutError` naming the missing keys; None waits for ever.
+    needs_timeout: float | None = None
+    #: Resources this actor publishes (in on_start, say): declared, a cycle of
+    #: actors waiting for each other's resources fails at once with
+    #: `ResourceCycleError` instead of waiting for the timeout.
+    provides: Sequence[ResourceKey[Any] | type[Any]] = ()
 
     _context: ActorContext
 

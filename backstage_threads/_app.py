@@ -8,7 +8,11 @@ start once Z is Running, and they stop before Z. Here::
     app.add("api", Api, needs=["db"])
     app.run()            # blocks; SIGINT/SIGTERM shut it down gracefully
 
-Components are children of one actor at ``/user/<app name>``.
+Components are children of one actor at ``/user/<app name>``. A need may also
+be a resource (a `ResourceKey` or a type) that another component publishes:
+the component is then spawned at once and waits, Initializing and holding no
+worker, until the resource is visible to it (the same start dependencies as an
+actor class's ``needs``; see ``_cell/_resourcing``).
 """
 
 from __future__ import annotations
@@ -19,17 +23,21 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._actor import Actor, Root
 from ._cell import ActorCell
 from ._factory import Factory, actor_factory
 from ._interrupt import interrupts
 from ._ref import ActorRef
+from ._resource_keys import check_key
 from ._status import ServiceStatus
 from ._status_server import StatusServer
 from ._system import ActorSystem
 from ._validate import check_name, check_timeout
+
+if TYPE_CHECKING:
+    from ._resource_keys import ResourceKey
 
 __all__ = ["Application"]
 
@@ -90,11 +98,12 @@ class Application:
         factory: Callable[..., Actor[Any]],
         /,
         *args: Any,
-        needs: Iterable[str] = (),
+        needs: Iterable[str | ResourceKey[Any] | type[Any]] = (),
         kwargs: Mapping[str, Any] | None = None,
         **spawn_options: Any,
     ) -> Application:
-        """Declare a component; ``needs`` names components that must run first.
+        """Declare a component; ``needs`` names components that must run first,
+        or resources (`ResourceKey` objects, types) that must be published first.
 
         ``factory``, ``args`` and ``kwargs`` are as for ``spawn``:
         ``app.add("api", Api, "0.0.0.0", needs=["db"], kwargs={"port": 8080})``
@@ -112,6 +121,10 @@ class Application:
         build = actor_factory(factory, args, kwargs, f"component {name!r}")
         if isinstance(needs, str):
             raise TypeError(f"needs must be a list of names, got the string {needs!r}")
+        needs = tuple(needs)
+        keys = tuple(check_key(need) for need in needs if not isinstance(need, str))
+        if keys:
+            build = _needing(build, keys)
         unknown = sorted(set(spawn_options) - _SPAWN_OPTIONS)
         if unknown:
             raise TypeError(
@@ -119,7 +132,8 @@ class Application:
                 f"(allowed: {', '.join(sorted(_SPAWN_OPTIONS))}; constructor keyword "
                 "arguments go in kwargs={...})"
             )
-        self._components[name] = _Component(name, build, tuple(needs), dict(spawn_options))
+        names = tuple(need for need in needs if isinstance(need, str))
+        self._components[name] = _Component(name, build, names, dict(spawn_options))
         return self
 
     def order(self) -> list[str]:
@@ -155,6 +169,11 @@ class Application:
         for name in self._components:
             visit(name, [])
         return order
+
+    @property
+    def system(self) -> ActorSystem | None:
+        """The system the application runs in (None before `start` of its own one)."""
+        return self._system
 
     @property
     def status_server(self) -> StatusServer | None:
@@ -338,6 +357,18 @@ class _StatusWatcher:
 
     def close(self) -> None:
         self._subscription.cancel()
+
+
+def _needing(build: Factory, keys: tuple[object, ...]) -> Factory:
+    """``build``, whose actors also need ``keys`` before they start."""
+
+    def make() -> Actor[Any]:
+        actor = build()
+        if isinstance(actor, Actor):  # (anything else fails the start as usual)
+            actor.needs = (*actor.needs, *keys)  # type: ignore[arg-type]
+        return actor
+
+    return make
 
 
 def _remaining(deadline: float | None) -> float | None:

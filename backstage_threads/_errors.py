@@ -12,7 +12,10 @@ also from the builtin a caller would naturally catch::
     ├── DeadlockError (RuntimeError)          a call would wait on its own thread
     ├── DuplicateNameError (ValueError)       a sibling already has that name
     ├── ActorFailedError (RuntimeError)       wraps a failure whose original is its __cause__
-    └── ActorInitializationError (RuntimeError) the factory could not build the actor
+    ├── ActorInitializationError (RuntimeError) the factory could not build the actor
+    ├── ResourceTimeoutError (TimeoutError)   a needed or linked resource did not appear in time
+    ├── ResourceCycleError (RuntimeError)     actors wait for each other's resources to start
+    └── ResourceLostError (RuntimeError)      a linked resource was dropped or replaced
 
 Misuse (a negative timeout, a non-callable factory) raises plain `ValueError` or
 `TypeError` with a message naming the bad value and what is allowed.
@@ -30,6 +33,9 @@ __all__ = [
     "DeadlockError",
     "DuplicateNameError",
     "MailboxFullError",
+    "ResourceCycleError",
+    "ResourceLostError",
+    "ResourceTimeoutError",
     "SendTimeoutError",
 ]
 
@@ -100,3 +106,39 @@ class ActorInitializationError(BackstageError, RuntimeError):
     The original error is the ``__cause__``. The default decider stops such an
     actor (as Akka does) instead of restarting a factory that cannot work.
     """
+
+
+class ResourceTimeoutError(BackstageError, TimeoutError):
+    """A resource an actor needs to start (or links to) was not published in time.
+
+    Attributes:
+        keys: The keys still missing.
+    """
+
+    def __init__(self, *args: object, keys: tuple[object, ...] = ()) -> None:
+        super().__init__(*args)
+        self.keys = keys
+
+
+class ResourceCycleError(BackstageError, RuntimeError):
+    """Actors wait, to start, for resources that only the others would publish.
+
+    Attributes:
+        cycle: The paths of the actors in the cycle, in order.
+    """
+
+    def __init__(self, *args: object, cycle: tuple[str, ...] = ()) -> None:
+        super().__init__(*args)
+        self.cycle = cycle
+
+
+class ResourceLostError(BackstageError, RuntimeError):
+    """A resource an actor linked to was dropped or replaced (``LinkAction.FAIL``).
+
+    Attributes:
+        key: The resource's key.
+    """
+
+    def __init__(self, *args: object, key: object = None) -> None:
+        super().__init__(*args)
+        self.key = key

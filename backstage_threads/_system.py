@@ -18,6 +18,7 @@ from ._clock import Clock
 from ._deadletters import DEFAULT_HISTORY, DeadLetters
 from ._dispatcher import Dispatcher, Runnable
 from ._errors import ActorFailedError, ActorSystemClosedError
+from ._events import EventStream, WorkerDied
 from ._exit import close_at_exit, leave_block, track, untrack
 from ._failures import closed_error, escalation_error, worker_death_error
 from ._interrupt import interrupts
@@ -27,6 +28,7 @@ from ._overflow import Overflow
 from ._pinned import PinnedThread
 from ._ref import ActorRef
 from ._report import report_uncaught
+from ._resources import ResourceRegistry
 from ._scheduler import DEFAULT_BUDGET, Scheduler
 from ._statistics import ShutdownReport, SystemStatistics
 from ._status import ServiceStatus, StatusNode
@@ -123,7 +125,14 @@ class ActorSystem(Spawning):
         # the time left; each returns the names of its threads still alive.
         self._shutdown_hooks = Subscribers("shutdown hook")
         self._status_subscribers = Subscribers("status")
+        # The event stream: dead letters, lifecycle, status changes, worker deaths,
+        # users' own events (closed by a shutdown hook, after the pool).
+        self.events = EventStream(name, self.dead_letters)
+        self.dead_letters.subscribe(self.events.publish)
+        self._shutdown_hooks.add(self.events.close)
         self._timers = TimerService(name, clock)
+        # Scoped resources: what actors publish, watch and wait for to start.
+        self._resources = ResourceRegistry(self._timers.schedule)
         # Started with the first async actor (guarded by _lazy_guard).
         self._bridge: LoopBridge | None = None
         self._scheduler: Dispatcher = (
@@ -255,6 +264,7 @@ class ActorSystem(Spawning):
         return self._status_subscribers.add(callback)
 
     def _status_changed(self, ref: ActorRef[Any], old: ServiceStatus, new: ServiceStatus) -> None:
+        self.events._status_changed(ref, old, new)
         for subscription in self._status_subscribers.current:
             try:
                 subscription.callback(ref, old, new)
@@ -404,6 +414,7 @@ class ActorSystem(Spawning):
         error = worker_death_error(self.name, worker, cell._path if cell else None, exc)
         logger.opt(exception=error).critical("worker died in actor system {}", self.name)
         report_uncaught(error)
+        self.events.publish(WorkerDied(worker, cell._path if cell else None, error))
         if cell is not None:
             cell._worker_died(error)
 

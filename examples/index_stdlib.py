@@ -6,21 +6,26 @@ interpreter's standard library (``sysconfig.get_paths()["stdlib"]``, without
 
 Shows:
     * a CPU-bound stage that scales with cores: the main thread deals files to
-      a pool of parser actors (one per worker thread by default) that parse
-      them with `ast` and collect every definition (functions, async
+      a pool of parser actors (`spawn_pool`, least-loaded routing, one parser
+      per worker thread by default) that parse them with `ast` and collect
+      every definition (functions, async
       functions and classes, nested ones too, with qualified names and line
       numbers) and every import; on a free-threaded build they run in parallel;
     * an I/O stage on a dedicated thread: ONE writer actor, spawned with
       ``pinned=True`` because sqlite3 blocks and a connection must stay on one
       thread, batches the rows (``executemany`` every 500 rows, or on `Flush`);
+    * resources instead of refs passed by hand: the writer publishes its own
+      ref as the `WRITER` resource for its siblings' subtrees; the parsers
+      declare ``needs = (WRITER,)``, so each starts only once the writer is
+      there (until then it is Initializing and its files wait), and look it up;
     * backpressure end to end, with nothing dropped: the writer's mailbox holds
       32 messages under `Overflow.BLOCK`, so a parser that outruns it is muted
       (its worker moves on to other actors) until the writer drains; the
       parsers' own small mailboxes make the main thread's ``tell(...,
       timeout=...)`` wait while every parser is busy;
     * supervision: the stdlib ships files that do not parse on purpose (under
-      ``test/``). A parser raises on them; its supervisor, the `Pipeline`
-      actor, resumes it (`Directive.RESUME` for SyntaxError, ValueError,
+      ``test/``). A parser raises on them; its supervisor, the pool actor,
+      resumes it (`Directive.RESUME` for SyntaxError, ValueError,
       UnicodeDecodeError and OSError), and the files are collected from
       ``system.dead_letters`` (reason ``"failed: ..."``) and reported;
     * timers and status: a `Progress` actor redraws a progress line on stderr
@@ -77,9 +82,13 @@ from backstage_threads import (
     BackstageError,
     DeadLetter,
     Directive,
-    MailboxFullError,
+    LeastLoaded,
     Overflow,
+    Pool,
+    ResourceKey,
     SupervisorStrategy,
+    Visibility,
+    spawn_pool,
 )
 
 #: The writer's mailbox bound: small, so that parsers feel its backpressure.
@@ -186,7 +195,7 @@ class Counts:
 class Stages:
     """Ask the pipeline for its actors' refs (it replies with a filled-in `Stages`)."""
 
-    parsers: tuple[ActorRef[Any], ...] = ()
+    parsers: Pool | None = None
     writer: ActorRef[Any] | None = None
     progress: ActorRef[Any] | None = None
 
@@ -322,13 +331,23 @@ def index_file(message: ParseFile) -> FileIndex:
 # -- actors --------------------------------------------------------------------------------
 
 
+#: The writer's ref, published by the writer itself for the parsers to find.
+WRITER: ResourceKey[ActorRef[Any]] = ResourceKey("writer")
+
+
 class Parser(Actor[ParseFile | Drain]):
     """Parses files (CPU-bound) and sends their rows to the writer."""
 
-    def __init__(self, writer: ActorRef[Any], progress: ActorRef[Any]) -> None:
-        self.writer = writer
+    needs = (WRITER,)  # started only once the writer has published itself
+
+    def __init__(self, progress: ActorRef[Any]) -> None:
         self.progress = progress
         self.parsed = 0  # touched only by this actor's turns: no lock needed
+
+    def on_start(self) -> None:
+        writer = self.context.lookup(WRITER)
+        assert writer is not None  # a start dependency: it is there
+        self.writer = writer
 
     def receive(self, message: ParseFile | Drain) -> int | None:
         if isinstance(message, Drain):
@@ -367,6 +386,8 @@ class Writer(Actor[FileIndex | FileFailed | Flush]):
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.executescript(SCHEMA)
+        # For the parsers (in the pool, a sibling's subtree): they wait for it.
+        self.context.publish(WRITER, self.context.self, visibility=Visibility.SIBLINGS)
 
     def receive(self, message: FileIndex | FileFailed | Flush) -> Counts | None:
         if isinstance(message, FileIndex):
@@ -479,7 +500,7 @@ def decide(error: Exception) -> Directive:
 
 
 class Pipeline(Actor[Stages]):
-    """Supervises the parsers, the writer and the progress line."""
+    """Supervises the parser pool, the writer and the progress line."""
 
     # RESUME does not count as a restart; the limit (over all the children)
     # only bounds restarts after unexpected errors.
@@ -502,9 +523,16 @@ class Pipeline(Actor[Stages]):
             overflow=Overflow.BLOCK,
             pinned=True,
         )
-        parsers = tuple(
-            spawn(lambda: Parser(writer, progress), name=f"parser-{i}", capacity=PARSER_CAPACITY)
-            for i in range(self.size)
+        parsers = spawn_pool(
+            self.context,
+            Parser,
+            progress,
+            size=self.size,
+            routing=LeastLoaded(),
+            name="parsers",
+            routee_name="parser",
+            capacity=PARSER_CAPACITY,
+            supervisor_strategy=self.supervisor_strategy,
         )
         self.stages = Stages(parsers, writer, progress)
 
@@ -540,27 +568,19 @@ def python_files(root: Path, limit: int | None) -> list[ParseFile]:
     return found
 
 
-def deal(files: list[ParseFile], parsers: tuple[ActorRef[Any], ...], timeout: float) -> None:
-    """Give each file to the next parser with room; if all are busy, wait for one.
+def deal(files: list[ParseFile], parsers: Pool, timeout: float) -> None:
+    """Give each file to the parser with the fewest waiting (the pool's routing).
 
     ``tell`` waits (up to ``timeout``) while that parser's mailbox is full: this
     is where the pipeline's backpressure reaches the main thread.
     """
-    count = len(parsers)
-    for turn, message in enumerate(files):
-        for offset in range(count):
-            try:
-                parsers[(turn + offset) % count].tell_nowait(message)
-                break
-            except MailboxFullError:
-                continue
-        else:
-            parsers[turn % count].tell(message, timeout=timeout)
+    for message in files:
+        parsers.tell(message, timeout=timeout)
 
 
-def drain(parsers: tuple[ActorRef[Any], ...], timeout: float) -> int:
+def drain(parsers: Pool, timeout: float) -> int:
     """Wait until every parser has handled what it was dealt; return files parsed."""
-    replies: list[Future[Any]] = [parser.ask_future(Drain()) for parser in parsers]
+    replies: list[Future[Any]] = [parser.ask_future(Drain()) for parser in parsers.routees]
     _, pending = wait(replies, timeout=timeout)
     if pending:
         raise TimeoutError(f"{len(pending)} parser(s) did not drain within {timeout} s")
@@ -786,6 +806,7 @@ def main(argv: list[str] | None = None) -> int:
             with system.dead_letters.subscribe(on_dead_letter):
                 stages: Stages = pipeline.ask(Stages(), timeout=args.timeout)
                 assert stages.writer is not None and stages.progress is not None
+                assert stages.parsers is not None
                 deal(files, stages.parsers, args.timeout)
                 parsed = drain(stages.parsers, args.timeout)
             with failures_lock:

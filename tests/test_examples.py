@@ -220,3 +220,30 @@ def test_tcp_lines_self_test() -> None:
     assert re.search(r"^listening on 127\.0\.0\.1:\d+$", out, re.MULTILINE)
     assert "self-test: 5 clients, 25 lines sent, counter saw 25" in out
     assert out.splitlines()[-1] == "OK"
+
+
+def test_pipeline_resources() -> None:
+    out = run_example("pipeline_resources.py", "--workers", "3", "--timeout", "60")
+    start = re.search(r"^start order: (.*)$", out, re.MULTILINE)
+    assert start is not None, out
+    steps = start.group(1).split(" -> ")
+    # Spawned workers first, connection, then config: started in the order they need.
+    assert steps[:2] == ["config: generation 1", "connection: opened generation 1"]
+    assert sorted(steps[2:]) == [f"worker-{i}: started on generation 1" for i in range(3)]
+    assert "wrote 3 rows to generation(s) [1]" in out
+    after = re.search(r"^after the new config: (.*)$", out, re.MULTILINE)
+    assert after is not None, out
+    chain = after.group(1).split(" -> ")
+    assert chain[:2] == ["config: generation 2", "connection: closed generation 1"]
+    opened = chain.index("connection: opened generation 2")
+    assert sorted(chain[2:opened]) == [f"worker-{i}: stopped (generation 1)" for i in range(3)]
+    assert sorted(chain[opened + 1 :]) == [f"worker-{i}: started on generation 2" for i in range(3)]
+    assert "wrote 3 rows to generation(s) [2]; it holds 3" in out
+    dropped = re.search(r"^after stopping the connection: (.*)$", out, re.MULTILINE)
+    assert dropped is not None, out
+    assert dropped.group(1).split(" -> ")[0] == "connection: closed generation 2"
+    assert number(r"^workers alive: (\d+)$", out) == 0
+    assert (
+        "statuses of worker-0: Starting -> Initializing -> Running -> Starting -> "
+        "Initializing -> Running -> Stopping -> Stopped" in out
+    )

@@ -72,8 +72,9 @@ def test_index_stdlib_serves_its_status(tmp_path: Path) -> None:
             pipeline,
             f"{pipeline}/progress",
             f"{pipeline}/writer",
-            f"{pipeline}/parser-0",
-            f"{pipeline}/parser-1",
+            f"{pipeline}/parsers",
+            f"{pipeline}/parsers/parser-0",
+            f"{pipeline}/parsers/parser-1",
         }
 
         with urllib.request.urlopen(url + "metrics", timeout=TIMEOUT) as response:
@@ -84,7 +85,9 @@ def test_index_stdlib_serves_its_status(tmp_path: Path) -> None:
             for sample in family.samples
             if sample.name == "backstage_actor_messages_processed_total"
         }
-        parsers = processed[f"{pipeline}/parser-0"] + processed[f"{pipeline}/parser-1"]
+        parsers = (
+            processed[f"{pipeline}/parsers/parser-0"] + processed[f"{pipeline}/parsers/parser-1"]
+        )
         assert parsers >= 120  # every file, and a drain each
 
         stream = EventStream(port)

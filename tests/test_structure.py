@@ -158,8 +158,14 @@ def test_a_cell_has_no_dict_and_is_the_actors_context() -> None:
 
 def test_help_of_actor_context_shows_the_api_and_no_runtime_internals() -> None:
     text = pydoc.render_doc(ActorContext, renderer=pydoc.plaintext)
-    for name in ("spawn", "watch", "send_after", "set_receive_timeout", "ask", "pipe", "parent"):
+    for name in ("spawn", "watch", "send_after", "set_receive_timeout", "ask", "pipe", "parent",
+                 "publish", "lookup", "need", "subscribe", "link"):  # fmt: skip
         assert name in text
     for internal in ("_run_turn", "_mailbox", "Lifecycle", "_process", "_post"):
         assert internal not in text
-    assert [c.__name__ for c in ActorContext.__mro__] == ["ActorContext", "Spawning", "object"]
+    assert [c.__name__ for c in ActorContext.__mro__] == [
+        "ActorContext",
+        "Spawning",
+        "ResourceContext",
+        "object",
+    ]

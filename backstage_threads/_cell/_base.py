@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .._factory import Factory
     from .._pinned import PinnedThread
     from .._ref import ActorRef
+    from .._resources import ResourceRegistry
     from .._status import ServiceStatus
     from .._supervision import Failure
     from .._timers import TimerHandle, TimerService
@@ -49,6 +50,8 @@ class CellHost(ActorSystemLike, Protocol):
     _lazy_guard: threading.Lock
     _timers: TimerService
     _asks: WaitForGraph
+    # The system's scoped resources (see _resourcing).
+    _resources: ResourceRegistry
     # Set (under the tree lock) when the system begins to shut down; then closed.
     _closing: bool
     _closed: bool

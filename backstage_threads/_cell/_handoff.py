@@ -20,13 +20,13 @@ from .._aio import LoopBridge
 from .._envelope import Ask, settle_error, settle_result
 from .._errors import ActorStoppedError, ActorSystemClosedError
 from .._request import Adapted
-from ._lifecycle import Lifecycle
+from ._resourcing import Resourcing
 from ._states import ON_RESTART, ON_START, ON_STOP, PENDING, RUNNING
 
 __all__ = ["AsyncHandoff"]
 
 
-class AsyncHandoff(Lifecycle):
+class AsyncHandoff(Resourcing):
     """Running an async actor's batches and hooks on the loop, parked meanwhile."""
 
     __slots__ = ("_bridge",)

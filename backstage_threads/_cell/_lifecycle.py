@@ -153,8 +153,18 @@ class Lifecycle(Watching):
                 if self._state is RUNNING:
                     self._state = FAILED
                     self._set_status(ServiceStatus.OUTAGE)
-            elif kind == UNWATCH and self._watchers is not None:
-                self._watchers.discard(payload)
+            elif kind == UNWATCH:
+                if self._watchers is not None:
+                    self._watchers.discard(payload)
+            else:
+                self._other_system(kind, payload)
+
+    def _other_system(self, kind: int, payload: Any) -> None:
+        """A system message of a layer above (resources) handles it there."""
+
+    def _incarnation_ended(self, reason: str, restarting: bool) -> None:
+        """Called when an instance's life ends (a stop, or before a restart's new
+        start): a layer above releases what the instance held (its resources)."""
 
     def _start(self) -> None:
         if self._state is not NEW:
@@ -230,6 +240,7 @@ class Lifecycle(Watching):
         self._continue_restart()
 
     def _continue_restart(self) -> None:
+        self._incarnation_ended("publisher restarting", True)
         actor = self._actor
         if actor is not None and not actor.keep_instance_on_restart:
             self._actor = None
@@ -351,6 +362,7 @@ class Lifecycle(Watching):
             self._closed = True
             event = self._stopped_event
         self._dispatch = type(self)._run_stopped
+        self._incarnation_ended(f"publisher stopped ({self._stop_reason})", False)
         _log.lifecycle(self._path, f"stopped ({self._stop_reason})")
         self._set_status(ServiceStatus.STOPPED)
         self._drain(self._stop_reason)

@@ -16,6 +16,9 @@ __all__ = [
     "ON_START",
     "ON_STOP",
     "PENDING",
+    "RESOURCES_FAILED",
+    "RESOURCES_READY",
+    "RESOURCE_LOST",
     "RESTART",
     "RESTARTING",
     "RESUME",
@@ -50,6 +53,11 @@ SUSPEND: Final = 8
 CHILD_STATUS: Final = 9
 STOP_TIMEOUT: Final = 10
 CRASHED: Final = 11  # the runtime raised outside this actor's turn (payload: the error)
+# Resources (``_resourcing``): the start may go on; the start wait failed (payload:
+# the error); a linked resource was lost (payload: (error, LinkAction)).
+RESOURCES_READY: Final = 12
+RESOURCES_FAILED: Final = 13
+RESOURCE_LOST: Final = 14
 
 # `_outcome` while an async actor's hook or batch coroutine is running.
 PENDING: Final = object()
