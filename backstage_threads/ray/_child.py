@@ -28,7 +28,7 @@ class Child:
         self.restarts = 0
         # The ref a Failure carries: the same actor, with this record as its cell.
         self.supervised: RayActorRef[Any] = RayActorRef(
-            handle, ref.path, ref._namespace, ref._overflow
+            handle, ref.path, ref._namespace, ref._overflow, ref._capacity
         )
         self.supervised._cell = self  # type: ignore[assignment]
 

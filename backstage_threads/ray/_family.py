@@ -142,7 +142,9 @@ class Family(HostState):
                 except ValueError as error:
                     taken = error
                 else:
-                    child = Child(RayActorRef(handle, path, spec.namespace, overflow), handle)
+                    child = Child(
+                        RayActorRef(handle, path, spec.namespace, overflow, capacity), handle
+                    )
                     self.children[name] = child
                     break
             # The name is still held by a stopped child on its way out (a
@@ -313,7 +315,7 @@ def _wait_gone(path: str, namespace: str, timeout: float) -> bool:
             return True
         try:
             alive: bool
-            alive, _, _ = ray.get(old.describe.remote(), timeout=deadline - time.monotonic())
+            alive, _, _, _ = ray.get(old.describe.remote(), timeout=deadline - time.monotonic())
         except RayActorError:
             continue  # dead: the name is released with it
         except GetTimeoutError:

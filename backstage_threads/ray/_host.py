@@ -74,7 +74,7 @@ class Host(Turns, Family):
             warnings.simplefilter("ignore")
             self.reconstructed = bool(context.was_current_actor_reconstructed)
         self.ref: RayActorRef[Any] = RayActorRef(
-            context.current_actor, spec.path, spec.namespace, spec.overflow
+            context.current_actor, spec.path, spec.namespace, spec.overflow, spec.capacity
         )
         self.mailbox = HostMailbox(spec.capacity, spec.overflow)
         self._calls = InFlight()
@@ -106,6 +106,16 @@ class Host(Turns, Family):
         with self._calls:
             await self.order.turn(sender, seq)
             return await self._tell(message, timeout, nowait, self._placed(sender, seq))
+
+    async def tell_many(self, sender: str, seq: int, messages: list[object]) -> None:
+        """Offer a batch of tells that need no verdict (see ``_outbox.py``), in order."""
+        with self._calls:
+            await self.order.turn(sender, seq)
+            try:
+                for message in messages:
+                    await self._tell(message, None, False, _nothing)
+            finally:
+                self.order.placed(sender, seq)
 
     async def sync(self, sender: str, seq: int) -> None:
         """Return once every earlier call of ``sender`` has taken its place."""
@@ -177,9 +187,10 @@ class Host(Turns, Family):
         self.mailbox.control(item)
 
     @ray.method(concurrency_group="control")
-    async def describe(self) -> tuple[bool, str, str]:
-        """(alive, status, overflow policy): what a lookup needs."""
-        return self.stop_reason is None, self.status.value, self.spec.overflow.value
+    async def describe(self) -> tuple[bool, str, str, int | None]:
+        """(alive, status, overflow policy, capacity): what a lookup needs."""
+        spec = self.spec
+        return self.stop_reason is None, self.status.value, spec.overflow.value, spec.capacity
 
     @ray.method(concurrency_group="control")
     async def spawn_child(self, *args: Any) -> RayActorRef[Any]:
@@ -274,6 +285,10 @@ class InFlight:
     def wait_idle(self, timeout: float) -> bool:
         with self._cond:
             return self._cond.wait_for(lambda: not self._count, timeout)
+
+
+def _nothing() -> None:
+    """The ``placed`` of one tell in a batch: the batch is placed as a whole."""
 
 
 def _resolve(waiter: asyncio.Future[str], reason: str) -> None:

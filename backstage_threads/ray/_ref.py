@@ -9,10 +9,13 @@ against `ActorRef` works with both backends; none of the thread backend's
 machinery is used (the inherited cell slot stays None).
 
 How each call maps to Ray (one remote method call of the host each):
-    * ``tell`` under DROP_NEWEST or DROP_OLDEST: fire and forget (the host
-      records drops as dead letters). Under BLOCK and FAIL the sender needs the
-      host's verdict (room, full, timeout), so ``tell`` waits for that answer:
-      one round trip, as a pinned actor's blocking tell waits on threads.
+    * ``tell`` under DROP_NEWEST or DROP_OLDEST, or to an unbounded mailbox:
+      fire and forget (the host records drops as dead letters), and batched:
+      the message is checked to pickle, then waits in the ref's `Outbox`
+      (``_outbox.py``), which sends the tells made meanwhile as one call.
+      Under BLOCK and FAIL with a capacity the sender needs the host's verdict
+      (room, full, timeout), so ``tell`` waits for that answer: one round
+      trip, as a pinned actor's blocking tell waits on threads.
     * ``ask``: the reply is the call's result; ``ray.get(timeout=...)`` bounds
       the wait, and on timeout the call is cancelled (the host's coroutine is
       cancelled: a reply that comes later is dropped, never delivered).
@@ -34,6 +37,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 import ray
+from ray import cloudpickle
 from ray.exceptions import (
     ActorDiedError,
     ActorUnavailableError,
@@ -55,6 +59,7 @@ from .._overflow import Overflow
 from .._ref import ActorRef
 from .._status import ServiceStatus
 from .._validate import check_timeout
+from ._outbox import Outbox
 from ._spec import Stop
 
 __all__ = ["OFFICE", "RayActorRef", "convert_error"]
@@ -98,31 +103,41 @@ class RayActorRef(ActorRef[M]):
     """
 
     __slots__ = (
+        "_capacity",
         "_handle",
         "_lock",
         "_namespace",
         "_next",
         "_office",
+        "_outbox",
         "_overflow",
         "_path",
         "_sender",
     )
 
-    def __init__(self, handle: Any, path: str, namespace: str, overflow: Overflow) -> None:
+    def __init__(
+        self, handle: Any, path: str, namespace: str, overflow: Overflow, capacity: int | None
+    ) -> None:
         super().__init__(None)  # type: ignore[arg-type]  # no thread-backend cell
         self._handle = handle
         self._path = path
         self._namespace = namespace
         self._overflow = overflow
+        self._capacity = capacity
         self._office: Any = None
         # Numbers this ref's calls for the host's per-sender order (_order.py).
-        # Guards _next, and keeps numbering and submitting one step.
+        # Guards _next and the outbox, and keeps numbering and submitting one step.
         self._lock = threading.Lock()
         self._sender = uuid.uuid4().hex
         self._next = 0
+        # Tells that need no verdict wait here to go as one call (_outbox.py).
+        self._outbox: Outbox | None = None
+        if capacity is None or overflow in (Overflow.DROP_NEWEST, Overflow.DROP_OLDEST):
+            self._outbox = Outbox(self._lock, self._submit_batch, path)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (RayActorRef, (self._handle, self._path, self._namespace, self._overflow))
+        args = (self._handle, self._path, self._namespace, self._overflow, self._capacity)
+        return (RayActorRef, args)
 
     # -- identity ------------------------------------------------------------------------
 
@@ -140,7 +155,7 @@ class RayActorRef(ActorRef[M]):
     def is_alive(self) -> bool:
         """True until the actor has stopped (asks its host; False if unreachable)."""
         try:
-            alive, _ = self._get(self._call("describe"), QUERY_TIMEOUT)
+            alive, _, _, _ = self._get(self._call("describe"), QUERY_TIMEOUT)
         except Exception:  # noqa: BLE001 - unreachable counts as not alive
             return False
         return bool(alive)
@@ -149,7 +164,7 @@ class RayActorRef(ActorRef[M]):
     def status(self) -> ServiceStatus:
         """The actor's current `ServiceStatus` (STOPPED once its host is gone)."""
         try:
-            _, status = self._get(self._call("describe"), QUERY_TIMEOUT)
+            _, status, _, _ = self._get(self._call("describe"), QUERY_TIMEOUT)
         except (ActorStoppedError, ActorFailedError):
             return ServiceStatus.STOPPED
         return ServiceStatus(status)
@@ -185,9 +200,11 @@ class RayActorRef(ActorRef[M]):
             ActorSystemClosedError: If Ray is not initialised in this process.
         """
         timeout = check_timeout(timeout)
-        if self._overflow in (Overflow.DROP_NEWEST, Overflow.DROP_OLDEST):
-            call = self._send("tell", message, None, False)
-            call.future().add_done_callback(functools.partial(self._after_tell, message))
+        if self._outbox is not None:
+            self._check_pickles(message)
+            if not ray.is_initialized():
+                self._call("describe")  # raises ActorSystemClosedError: nothing queued
+            self._outbox.put(message)
             return
         self._verdict(message, self._send("tell", message, timeout, False), timeout)
 
@@ -201,6 +218,8 @@ class RayActorRef(ActorRef[M]):
         """
         timeout = check_timeout(timeout)
         with self._lock:
+            if self._outbox is not None:
+                self._outbox.send_pending()
             call = self._call("sync", self._sender, self._next)
             self._next += 1
         try:
@@ -319,9 +338,29 @@ class RayActorRef(ActorRef[M]):
     def _send(self, method: str, message: object, *rest: Any) -> Any:
         """A numbered tell or ask call (the number is spent only if it was sent)."""
         with self._lock:
+            if self._outbox is not None:
+                self._outbox.send_pending()  # earlier tells go first
             call = self._call(method, self._sender, self._next, message, *rest)
             self._next += 1
         return call
+
+    def _submit_batch(self, messages: list[object]) -> None:
+        """One ``tell_many`` call for a batch of tells (the ref's lock is held)."""
+        call = self._call("tell_many", self._sender, self._next, messages)
+        self._next += 1
+        call.future().add_done_callback(functools.partial(self._after_tell, messages))
+
+    def _check_pickles(self, message: object) -> None:
+        """Raise TypeError, naming the type, if ``message`` cannot be sent."""
+        try:
+            cloudpickle.dumps(message)  # type: ignore[no-untyped-call]
+        except Exception as error:
+            kind = type(message)
+            raise TypeError(
+                f"cannot send a {kind.__module__}.{kind.__qualname__} to {self._path}: "
+                f"messages to Ray-hosted actors are pickled and this one cannot be "
+                f"({error}; nothing was sent)"
+            ) from error
 
     def _get(self, call: Any, timeout: float | None) -> Any:
         try:
@@ -348,16 +387,20 @@ class RayActorRef(ActorRef[M]):
         if outcome == "timeout":
             raise SendTimeoutError(f"no room in {self._path} within {timeout} s")
 
-    def _after_tell(self, message: object, done: Future[Any]) -> None:
+    def _after_tell(self, messages: list[object], done: Future[Any]) -> None:
         # On Ray's I/O thread, where a Ray call would deadlock: record elsewhere.
         error = done.exception()
         if error is not None:
             threading.Thread(
-                target=self._dead_letter,
-                args=(message, error),
+                target=self._dead_letters,
+                args=(messages, error),
                 name="backstage-dead-letter",
                 daemon=True,
             ).start()
+
+    def _dead_letters(self, messages: list[object], error: BaseException) -> None:
+        for message in messages:
+            self._dead_letter(message, error)
 
     def _dead_letter(self, message: object, error: BaseException) -> None:
         """Record a message whose call failed in the office (fire and forget)."""

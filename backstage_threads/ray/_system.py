@@ -206,6 +206,7 @@ class _PathRef(RayActorRef[Any]):
     def __init__(self, path: str) -> None:  # no handle: only the path is known
         self._path = path
         self._handle = None
+        self._outbox = None
 
     def __hash__(self) -> int:
         return hash(self._path)

@@ -119,10 +119,13 @@ class SystemView:
             handle = ray.get_actor(path, namespace=self._namespace)
             alive: bool
             overflow: str
-            alive, _, overflow = ray.get(handle.describe.remote(), timeout=CALL_TIMEOUT)
+            capacity: int | None
+            alive, _, overflow, capacity = ray.get(handle.describe.remote(), timeout=CALL_TIMEOUT)
         except (ValueError, RayActorError, GetTimeoutError):
             return None
-        return RayActorRef(handle, path, self._namespace, Overflow(overflow)) if alive else None
+        if not alive:
+            return None
+        return RayActorRef(handle, path, self._namespace, Overflow(overflow), capacity)
 
     def status_tree(self) -> StatusNode:
         """A snapshot of every actor's status, from ``/user`` down (asked of each host)."""
