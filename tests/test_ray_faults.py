@@ -136,6 +136,11 @@ def test_an_unpicklable_message_is_refused_whole(system: Any) -> None:
         worker.ask(("x", threading.Lock()), timeout=WAIT)
     worker.tell(2)  # nothing was half-sent: the next message goes straight through
     assert worker.ask(3, timeout=WAIT) == 5
+    batched = system.spawn(Worker, capacity=None)  # its tells go out in batches
+    with pytest.raises(TypeError, match=r"_thread\.lock.*pickled"):
+        batched.tell(threading.Lock())
+    batched.tell(2)
+    assert batched.ask(3, timeout=WAIT) == 5
 
 
 def test_a_class_defined_in_a_function_works(system: Any) -> None:
@@ -163,3 +168,49 @@ def test_ray_not_initialised_is_a_clear_error() -> None:
     assert done.returncode == 1
     assert "Ray is not initialised" in done.stderr
     assert "ray.init()" in done.stderr
+
+
+STALE = """
+import ray
+from backstage_threads import Actor, ActorSystemClosedError
+from backstage_threads.ray import RaySystem
+
+class Echo(Actor):
+    def receive(self, message):
+        return message
+
+def calls(ref):
+    return (lambda: ref.tell(1), lambda: ref.ask(1, timeout=30.0))
+
+ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
+system = RaySystem("stale")
+refs = [system.spawn(Echo, name="bounded"), system.spawn(Echo, name="loose", capacity=None)]
+assert [ref.ask(n, timeout=30.0) for ref, n in zip(refs, (1, 2))] == [1, 2]
+assert system.shutdown(30.0).clean
+for cluster in ("none", "another"):
+    ray.shutdown()
+    if cluster == "another":
+        ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
+    for ref in refs:
+        for call in calls(ref):
+            try:
+                call()
+            except ActorSystemClosedError as error:
+                print(cluster, ref.path, error)
+            else:
+                print(cluster, ref.path, "NO ERROR")
+ray.shutdown()
+"""
+
+
+def test_a_ref_from_a_shut_down_cluster_is_a_clear_error_not_a_hang() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # its own clusters
+    done = subprocess.run(
+        [sys.executable, "-c", STALE],
+        capture_output=True, text=True, timeout=4 * WAIT, check=False, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 8 and "NO ERROR" not in done.stdout
+    assert all("Ray is not initialised" in line for line in lines if line.startswith("none"))
+    assert all("not on the cluster" in line for line in lines if line.startswith("another"))

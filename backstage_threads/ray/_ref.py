@@ -104,6 +104,7 @@ class RayActorRef(ActorRef[M]):
 
     __slots__ = (
         "_capacity",
+        "_connection",
         "_handle",
         "_lock",
         "_namespace",
@@ -132,6 +133,7 @@ class RayActorRef(ActorRef[M]):
         self._next = 0
         # Tells that need no verdict wait here to go as one call (_outbox.py).
         self._outbox: Outbox | None = None
+        self._connection: tuple[str, str] | None = None  # where a batched tell last went
         if capacity is None or overflow in (Overflow.DROP_NEWEST, Overflow.DROP_OLDEST):
             self._outbox = Outbox(self._lock, self._submit_batch, path)
 
@@ -202,9 +204,7 @@ class RayActorRef(ActorRef[M]):
         timeout = check_timeout(timeout)
         if self._outbox is not None:
             self._check_pickles(message)
-            if not ray.is_initialized():
-                self._call("describe")  # raises ActorSystemClosedError: nothing queued
-            self._outbox.put(message)
+            self._tell_batched(message)
             return
         self._verdict(message, self._send("tell", message, timeout, False), timeout)
 
@@ -334,6 +334,13 @@ class RayActorRef(ActorRef[M]):
                     "one cannot be (nothing was sent)"
                 ) from error
             raise
+        except Exception as error:
+            if "different cluster" not in str(error):
+                raise
+            raise ActorSystemClosedError(
+                f"cannot reach {self._path}: its Ray actor is not on the cluster this process "
+                "is connected to (a ref from a cluster that was shut down, or another one)"
+            ) from error
 
     def _send(self, method: str, message: object, *rest: Any) -> Any:
         """A numbered tell or ask call (the number is spent only if it was sent)."""
@@ -343,6 +350,26 @@ class RayActorRef(ActorRef[M]):
             call = self._call(method, self._sender, self._next, message, *rest)
             self._next += 1
         return call
+
+    def _tell_batched(self, message: object) -> None:
+        """Queue a tell in the outbox; the first on each connection is sent here.
+
+        That first call proves the actor is on the cluster this process is
+        connected to (a ref from a shut-down cluster raises here, not later on
+        the flusher's thread).
+        """
+        assert self._outbox is not None
+        if not ray.is_initialized():
+            self._call("describe")  # raises ActorSystemClosedError: nothing queued
+        context = ray.get_runtime_context()
+        connection = (context.gcs_address, context.get_job_id())
+        with self._lock:
+            if self._connection != connection:
+                self._outbox.send_pending()
+                self._submit_batch([message])
+                self._connection = connection
+                return
+        self._outbox.put(message)
 
     def _submit_batch(self, messages: list[object]) -> None:
         """One ``tell_many`` call for a batch of tells (the ref's lock is held)."""

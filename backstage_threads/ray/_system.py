@@ -207,6 +207,7 @@ class _PathRef(RayActorRef[Any]):
         self._path = path
         self._handle = None
         self._outbox = None
+        self._connection = None
 
     def __hash__(self) -> int:
         return hash(self._path)
