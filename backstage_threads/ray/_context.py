@@ -8,15 +8,19 @@ actor), ``.stop``, ``.watch``/``.unwatch``, ``.send_after``/``.send_every``,
 ``.set_receive_timeout``, ``.ask``/``.pipe`` and the status. None of the thread
 backend's cell machinery is used.
 
+It knows the host only through `ContextHost`, the Protocol declared here of
+what a context needs (the `Host` of ``_host.py``, above this module, satisfies
+it), as the thread backend's cell knows its system only as a `CellHost`.
+
 Thread safety: as for `ActorContext`, call it from the actor's own hooks (the
 host's turn thread); the refs it hands out work from any thread and process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._actor import ActorContext
 from .._errors import BackstageError
@@ -34,10 +38,58 @@ from ._view import SystemView
 
 if TYPE_CHECKING:
     from .._actor import Actor
+    from .._factory import Factory
     from .._supervision import Supervisor
-    from ._state import HostState
+    from .._timers import TimerService
+    from ._spec import HostSpec
 
-__all__ = ["RayContext"]
+__all__ = ["ContextHost", "RayContext"]
+
+
+class DeadLetterSink(Protocol):
+    """Where a host records its dead letters (the `Forwarder` of ``_office.py``)."""
+
+    def record(self, recipient: Any, message: object, reason: str) -> None: ...
+
+
+class ChildEntry(Protocol):
+    """A child as a context lists it (the `Child` of ``_child.py``)."""
+
+    @property
+    def ref(self) -> RayActorRef[Any]: ...
+
+
+class ContextHost(Protocol):
+    """What `RayContext` needs of the host it belongs to."""
+
+    receive_timeout: float | None  # set by the context, read by the turn thread
+
+    @property
+    def spec(self) -> HostSpec: ...
+    @property
+    def ref(self) -> RayActorRef[Any]: ...
+    @property
+    def status(self) -> ServiceStatus: ...
+    @property
+    def timers(self) -> TimerService: ...
+    @property
+    def dead_letters(self) -> DeadLetterSink: ...
+
+    def child_records(self) -> Sequence[ChildEntry]: ...
+    def spawn(
+        self,
+        factory: Factory,
+        name: str | None,
+        capacity: int | None,
+        overflow: Overflow,
+        options: dict[str, Any],
+    ) -> RayActorRef[Any]: ...
+    def request_stop(self, reason: str | None) -> None: ...
+    def set_status(self, status: ServiceStatus) -> None: ...
+    def deliver(self, message: object) -> None: ...
+    def watch(self, ref: RayActorRef[Any]) -> None: ...
+    def unwatch(self, ref: RayActorRef[Any]) -> None: ...
+    def as_supervisor(self) -> Supervisor: ...
 
 
 class RayContext(ActorContext):
@@ -45,7 +97,7 @@ class RayContext(ActorContext):
 
     __slots__ = ("_host", "_system_view")
 
-    def __init__(self, host: HostState) -> None:
+    def __init__(self, host: ContextHost) -> None:
         self._host = host
         self._system_view: SystemView | None = None
 
@@ -86,9 +138,10 @@ class RayContext(ActorContext):
 
     def child(self, name: str) -> RayActorRef[Any] | None:
         """The live child called ``name``, or None."""
-        with self._host._family_lock:
-            found = self._host.children.get(name)
-        return found.ref if found is not None else None
+        for child in self._host.child_records():
+            if child.ref.name == name:
+                return child.ref
+        return None
 
     def spawn(
         self,
@@ -199,7 +252,7 @@ class _Asker:
 
     __slots__ = ("_host",)
 
-    def __init__(self, host: HostState) -> None:
+    def __init__(self, host: ContextHost) -> None:
         self._host = host
 
     def _deliver(self, message: object) -> None:
