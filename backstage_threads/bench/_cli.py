@@ -79,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     has_pykka = importlib.util.find_spec("pykka") is not None
     if args.ray:
         try:
+            # The backend first: where Ray cannot run, its ImportError says why.
+            importlib.import_module("backstage_threads.ray")
             from ._ray import ray_rows  # noqa: PLC0415 - Ray is optional: only --ray needs it
         except ImportError as error:
             parser.error(f"--ray: {error}")
