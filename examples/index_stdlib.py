@@ -48,7 +48,7 @@ keep the tables free of duplicates.
 Run:
     python examples/index_stdlib.py [--workers N] [--db PATH] [--limit N] [--root DIR]
         [--timeout SECONDS] [--serve-status PORT] [--hold-status SECONDS]
-        [--backend {threads,ray}]
+        [--backend BACKEND]
 
 On a GIL build the parsers take turns on one core, so it first prints one line on
 stderr with the command that runs it on the free-threaded build (the one on PATH or
@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib
 import os
 import shlex
 import shutil
@@ -798,8 +799,9 @@ def main(argv: list[str] | None = None) -> int:
         "--backend",
         choices=("threads", "ray"),
         default="threads",
-        help="run the actors on threads in this process, or on a Ray cluster, each in a "
-        "process of its own (needs backstage_threads[ray]; default: %(default)s)",
+        metavar="BACKEND",
+        help="'threads': the actors on threads in this process; 'ray': on a Ray cluster, "
+        "each in a process of its own (needs backstage_threads[ray]) (default: %(default)s)",
     )
     args = parser.parse_args(argv)
     if args.workers < 1:
@@ -810,6 +812,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--limit must be >= 0")
     if args.backend == "ray" and args.serve_status is not None:
         parser.error("--serve-status needs --backend threads")
+    if args.backend == "ray":
+        try:  # where Ray cannot run, the backend's ImportError says why and what instead
+            importlib.import_module("backstage_threads.ray")
+        except ImportError as error:
+            parser.error(f"--backend ray: {error}")
     hint = (
         None
         if args.backend == "ray"
