@@ -214,3 +214,18 @@ def test_a_ref_from_a_shut_down_cluster_is_a_clear_error_not_a_hang() -> None:
     assert len(lines) == 8 and "NO ERROR" not in done.stdout
     assert all("Ray is not initialised" in line for line in lines if line.startswith("none"))
     assert all("not on the cluster" in line for line in lines if line.startswith("another"))
+
+
+def test_is_alive_and_status_ask_the_host(system: Any) -> None:
+    from backstage_threads import ServiceStatus
+
+    worker = system.spawn(Worker, capacity=None)
+    assert worker.ask(1, timeout=WAIT) == 1
+    assert worker.is_alive
+    assert worker.status is ServiceStatus.RUNNING
+    found = system.lookup(worker.path)
+    assert found == worker and found._capacity is None  # a lookup keeps the capacity
+    worker.stop()
+    assert worker.wait_stopped(WAIT)
+    assert not worker.is_alive
+    assert worker.status is ServiceStatus.STOPPED
