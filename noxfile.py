@@ -97,7 +97,10 @@ STRESS_PYTHONS = [v for v in PYTHONS if v in {"3.11", "3.13t", "3.14t"}] or PYTH
 #: still has to be provisioned).
 TOOLS_PYTHON = next((v for v in PYTHONS if not v.endswith("t")), PYTHONS[0])
 
-nox.options.sessions = ["tests", "stress", "lint", "typecheck"]
+#: The Ray backend's session runs on this GIL build only (Ray has no free-threaded wheels).
+RAY_PYTHON = "3.11"
+
+nox.options.sessions = ["tests", "stress", "lint", "typecheck", "ray"]
 nox.options.error_on_missing_interpreters = CI
 nox.options.reuse_existing_virtualenvs = True
 if hasattr(nox.options, "download_python"):  # nox >= 2025.10: never fetch interpreters
@@ -162,7 +165,7 @@ def tests(session: nox.Session) -> None:
     """The test suite (unit, behaviour, examples and the quick stress tests)."""
     session.install("-e", ".[test]")
     _gil_check(session)
-    session.run("python", "-m", "pytest", "-q", "-m", "not stress", *session.posargs)
+    session.run("python", "-m", "pytest", "-q", "-m", "not stress and not ray", *session.posargs)
 
 
 @nox.session(python=STRESS_PYTHONS, requires=["interpreter({python})"])
@@ -176,7 +179,24 @@ def stress(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     _gil_check(session)
     session.env["BACKSTAGE_STRESS_REPEAT"] = os.environ.get("BACKSTAGE_STRESS_REPEAT", "3")
-    session.run("python", "-m", "pytest", "-q", "-m", "stress", *session.posargs)
+    session.run("python", "-m", "pytest", "-q", "-m", "stress and not ray", *session.posargs)
+
+
+@nox.session(
+    python=RAY_PYTHON,
+    requires=[f"interpreter({RAY_PYTHON})"] if RAY_PYTHON in PYTHONS else [],
+)
+def ray(session: nox.Session) -> None:
+    """The Ray backend's tests on a real local Ray cluster (marker ``ray``), on 3.11 only.
+
+    The only session that installs Ray (the ``ray`` extra); the free-threaded
+    sessions never do. The tests start one local cluster for the session (a
+    head node with 2 CPUs, a second node added for the node-loss test) and shut
+    it down at the end.
+    """
+    session.install("-e", ".[test,ray]")
+    session.env["RAY_USAGE_STATS_ENABLED"] = "0"
+    session.run("python", "-m", "pytest", "-q", "-m", "ray", *session.posargs)
 
 
 @nox.session(python=TOOLS_PYTHON)
@@ -190,7 +210,10 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=TOOLS_PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install("-e", ".[bench,metrics]", "mypy>=1.10", "pytest>=8")
+    # The Ray backend is type-checked against Ray itself on a GIL build (Ray has
+    # no free-threaded wheels; there its modules are checked with Ray as Any).
+    extras = ".[bench,metrics]" if TOOLS_PYTHON.endswith("t") else ".[bench,metrics,ray]"
+    session.install("-e", extras, "mypy>=1.10", "pytest>=8")
     session.run("mypy", "--strict", "backstage_threads")
 
 

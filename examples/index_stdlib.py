@@ -38,7 +38,13 @@ Shows:
       status page on http://127.0.0.1:PORT/ (and ``/service``, ``/metrics``,
       ``/events``) while it runs; ``--hold-status SECONDS`` keeps it up that
       long after the indexing, with every actor still there (Enter, or the end
-      of a piped input, ends the wait sooner).
+      of a piped input, ends the wait sooner);
+    * the same actors on a Ray cluster: ``--backend ray`` runs every actor in a
+      Ray actor of its own (`backstage_threads.ray.RaySystem`: the parsers are
+      processes, so they parse in parallel even with a GIL) and builds the same
+      database, row for row. It starts a local Ray cluster, or joins the one
+      ``RAY_ADDRESS`` names. The progress line is then written by the progress
+      actor's process, into Ray's worker logs.
 
 Rerunning is safe: a file's old rows are deleted in the same transaction that
 inserts its new ones, and ``UNIQUE`` constraints with ``INSERT OR REPLACE``
@@ -47,6 +53,7 @@ keep the tables free of duplicates.
 Run:
     python examples/index_stdlib.py [--workers N] [--db PATH] [--limit N] [--root DIR]
         [--timeout SECONDS] [--serve-status PORT] [--hold-status SECONDS]
+        [--backend BACKEND]
 
 On a GIL build the parsers take turns on one core, so it first prints one line on
 stderr with the command that runs it on the free-threaded build (the one on PATH or
@@ -57,6 +64,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import importlib
 import os
 import shlex
 import shutil
@@ -69,8 +77,9 @@ import textwrap
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import Future, wait
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -83,6 +92,7 @@ from backstage_threads import (
     DeadLetter,
     Directive,
     LeastLoaded,
+    MailboxFullError,
     Overflow,
     Pool,
     ResourceKey,
@@ -195,7 +205,7 @@ class Counts:
 class Stages:
     """Ask the pipeline for its actors' refs (it replies with a filled-in `Stages`)."""
 
-    parsers: Pool | None = None
+    parsers: Pool | tuple[ActorRef[Any], ...] | None = None
     writer: ActorRef[Any] | None = None
     progress: ActorRef[Any] | None = None
 
@@ -340,14 +350,15 @@ class Parser(Actor[ParseFile | Drain]):
 
     needs = (WRITER,)  # started only once the writer has published itself
 
-    def __init__(self, progress: ActorRef[Any]) -> None:
+    def __init__(self, progress: ActorRef[Any], writer: ActorRef[Any] | None = None) -> None:
         self.progress = progress
+        self.writer = writer  # given on Ray (no resources there yet), else looked up
         self.parsed = 0  # touched only by this actor's turns: no lock needed
 
     def on_start(self) -> None:
-        writer = self.context.lookup(WRITER)
-        assert writer is not None  # a start dependency: it is there
-        self.writer = writer
+        if self.writer is None:
+            self.writer = self.context.lookup(WRITER)
+            assert self.writer is not None  # a start dependency: it is there
 
     def receive(self, message: ParseFile | Drain) -> int | None:
         if isinstance(message, Drain):
@@ -360,6 +371,7 @@ class Parser(Actor[ParseFile | Drain]):
             raise SyntaxError(f"{exc.msg} (line {exc.lineno})") from exc
         # From a worker this never waits: if the writer is full the message is
         # accepted and this parser is muted until the writer has drained.
+        assert self.writer is not None  # set by __init__ or on_start
         self.writer.tell(index)
         self.progress.tell(Parsed())
         self.parsed += 1
@@ -441,10 +453,11 @@ class Writer(Actor[FileIndex | FileFailed | Flush]):
 class Progress(Actor[Tick | Parsed | Stored | PeakDepth]):
     """Redraws a progress line on stderr at most 1/PROGRESS_INTERVAL times a second."""
 
-    def __init__(self, total: int, writer_path: str, stream: TextIO) -> None:
+    def __init__(self, total: int, writer_path: str, stream: TextIO | None = None) -> None:
         self.total = total
         self.writer_path = writer_path
-        self.stream = stream
+        # Resolved where the actor is built: on Ray, in the actor's own process.
+        self.stream = sys.stderr if stream is None else stream
         self.parsed = 0
         self.stored_files = 0
         self.stored_rows = 0
@@ -452,7 +465,7 @@ class Progress(Actor[Tick | Parsed | Stored | PeakDepth]):
         self.peak = 0
         self.ticks = 0
         # On a terminal, redraw one line in place; in a log, write a line a second.
-        self.every = 1 if stream.isatty() else round(1.0 / PROGRESS_INTERVAL)
+        self.every = 1 if self.stream.isatty() else round(1.0 / PROGRESS_INTERVAL)
         self.started = time.perf_counter()
 
     def on_start(self) -> None:
@@ -506,34 +519,45 @@ class Pipeline(Actor[Stages]):
     # only bounds restarts after unexpected errors.
     supervisor_strategy = SupervisorStrategy(decide, max_restarts=100, within=60.0)
 
-    def __init__(self, parsers: int, db_path: str, total: int) -> None:
+    def __init__(self, parsers: int, db_path: str, total: int, pooled: bool = True) -> None:
         self.size = parsers
         self.db_path = db_path
         self.total = total
+        self.pooled = pooled  # a pool of parsers (threads), or plain children (Ray)
         self.stages = Stages()
 
     def on_start(self) -> None:
+        # Classes and arguments, not closures over self: on Ray the factory is
+        # pickled to the child's process (and self holds this actor's context).
         spawn = self.context.spawn
         writer_path = f"{self.context.path}/writer"
-        progress = spawn(lambda: Progress(self.total, writer_path, sys.stderr), name="progress")
+        progress = spawn(Progress, self.total, writer_path, name="progress")
         writer = spawn(
-            lambda: Writer(self.db_path, progress),
+            Writer,
+            self.db_path,
+            progress,
             name="writer",
             capacity=WRITER_CAPACITY,
             overflow=Overflow.BLOCK,
             pinned=True,
         )
-        parsers = spawn_pool(
-            self.context,
-            Parser,
-            progress,
-            size=self.size,
-            routing=LeastLoaded(),
-            name="parsers",
-            routee_name="parser",
-            capacity=PARSER_CAPACITY,
-            supervisor_strategy=self.supervisor_strategy,
-        )
+        if self.pooled:  # threads: a pool, and the parsers find the writer themselves
+            parsers: Pool | tuple[ActorRef[Any], ...] = spawn_pool(
+                self.context,
+                Parser,
+                progress,
+                size=self.size,
+                routing=LeastLoaded(),
+                name="parsers",
+                routee_name="parser",
+                capacity=PARSER_CAPACITY,
+                supervisor_strategy=self.supervisor_strategy,
+            )
+        else:  # Ray: no pools or resources there yet; each parser is given the writer
+            parsers = tuple(
+                spawn(Parser, progress, writer, name=f"parser-{i}", capacity=PARSER_CAPACITY)
+                for i in range(self.size)
+            )
         self.stages = Stages(parsers, writer, progress)
 
     def receive(self, message: Stages) -> Stages:
@@ -568,19 +592,33 @@ def python_files(root: Path, limit: int | None) -> list[ParseFile]:
     return found
 
 
-def deal(files: list[ParseFile], parsers: Pool, timeout: float) -> None:
-    """Give each file to the parser with the fewest waiting (the pool's routing).
+def deal(files: list[ParseFile], parsers: Pool | tuple[ActorRef[Any], ...], timeout: float) -> None:
+    """Give each file to a parser: the pool's (least-loaded routing), or on Ray the
+    next parser with room, waiting for one when all are busy.
 
     ``tell`` waits (up to ``timeout``) while that parser's mailbox is full: this
     is where the pipeline's backpressure reaches the main thread.
     """
-    for message in files:
-        parsers.tell(message, timeout=timeout)
+    if isinstance(parsers, Pool):
+        for message in files:
+            parsers.tell(message, timeout=timeout)
+        return
+    count = len(parsers)
+    for turn, message in enumerate(files):
+        for offset in range(count):
+            try:
+                parsers[(turn + offset) % count].tell_nowait(message)
+                break
+            except MailboxFullError:
+                continue
+        else:
+            parsers[turn % count].tell(message, timeout=timeout)
 
 
-def drain(parsers: Pool, timeout: float) -> int:
+def drain(parsers: Pool | tuple[ActorRef[Any], ...], timeout: float) -> int:
     """Wait until every parser has handled what it was dealt; return files parsed."""
-    replies: list[Future[Any]] = [parser.ask_future(Drain()) for parser in parsers.routees]
+    refs = parsers.routees if isinstance(parsers, Pool) else parsers
+    replies: list[Future[Any]] = [parser.ask_future(Drain()) for parser in refs]
     _, pending = wait(replies, timeout=timeout)
     if pending:
         raise TimeoutError(f"{len(pending)} parser(s) did not drain within {timeout} s")
@@ -714,6 +752,46 @@ def summarize(db_path: str) -> None:
             print(f"module with the most functions: {row[0]} ({row[1]:,} incl. methods)")
 
 
+@contextmanager
+def open_system(backend: str, workers: int, guardian_strategy: SupervisorStrategy) -> Iterator[Any]:
+    """The actor system of the chosen backend, shut down on leaving.
+
+    ``threads``: an `ActorSystem` with ``workers`` worker threads. ``ray``: a
+    `RaySystem` on a local Ray cluster started here (or the one ``RAY_ADDRESS``
+    names, left running); the same actors, each in a Ray actor of its own.
+    """
+    if backend == "threads":
+        with ActorSystem("index", workers=workers, guardian_strategy=guardian_strategy) as system:
+            yield system
+        return
+    import ray  # noqa: PLC0415 - Ray is optional: only this backend needs it
+
+    from backstage_threads.ray import RaySystem  # noqa: PLC0415
+
+    # Joining a running cluster takes no resource arguments; a local one gets no dashboard.
+    joining = bool(os.environ.get("RAY_ADDRESS"))
+    ray.init(log_to_driver=False, **({} if joining else {"include_dashboard": False}))
+    try:
+        with RaySystem(f"index-{os.getpid()}", guardian_strategy=guardian_strategy) as system:
+            yield system
+    finally:
+        ray.shutdown()  # disconnects; stops the local cluster if it was started here
+
+
+def wait_failures(
+    failures: list[tuple[str, str]], cond: threading.Condition, count: int, timeout: float
+) -> list[tuple[str, str]]:
+    """Wait until ``count`` failed files were reported; return them sorted.
+
+    On threads they are all in by the time the parsers drained; on Ray the dead
+    letters travel through the system's office to this process a moment later.
+    """
+    with cond:
+        if not cond.wait_for(lambda: len(failures) >= count, timeout):
+            raise TimeoutError(f"{len(failures)} of {count} failed files reported in {timeout} s")
+        return sorted(failures)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -761,6 +839,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help="with --serve-status: keep serving this long once indexed (default: %(default)s)",
     )
+    parser.add_argument(
+        "--backend",
+        choices=("threads", "ray"),
+        default="threads",
+        metavar="BACKEND",
+        help="'threads': the actors on threads in this process; 'ray': on a Ray cluster, "
+        "each in a process of its own (needs backstage_threads[ray]) (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be >= 1")
@@ -768,7 +854,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--hold-status must be from 0 to --timeout seconds")
     if args.limit is not None and args.limit < 0:
         parser.error("--limit must be >= 0")
-    hint = free_threaded_hint(sys.argv[1:] if argv is None else argv)
+    if args.backend == "ray" and args.serve_status is not None:
+        parser.error("--serve-status needs --backend threads")
+    if args.backend == "ray":
+        try:  # where Ray cannot run, the backend's ImportError says why and what instead
+            importlib.import_module("backstage_threads.ray")
+        except ImportError as error:
+            parser.error(f"--backend ray: {error}")
+    hint = (
+        None
+        if args.backend == "ray"
+        else free_threaded_hint(sys.argv[1:] if argv is None else argv)
+    )
     if hint is not None:
         print(hint, file=sys.stderr, flush=True)
     # The stdlib's tests hold invalid escapes on purpose; parsing them warns.
@@ -780,19 +877,21 @@ def main(argv: list[str] | None = None) -> int:
     files = python_files(root, args.limit)
 
     failures: list[tuple[str, str]] = []
-    failures_lock = threading.Lock()  # guards failures (appended on worker threads)
+    # Guards failures (appended on worker threads, or on Ray's dead-letter thread).
+    failures_cond = threading.Condition()
 
     def on_dead_letter(letter: DeadLetter) -> None:
         # Runs on the failing parser's thread, inside its turn: keep it short.
         if isinstance(letter.message, ParseFile) and letter.reason.startswith("failed"):
-            with failures_lock:
+            with failures_cond:
                 failures.append((letter.message.path, letter.reason.removeprefix("failed: ")))
+                failures_cond.notify_all()
 
     started = time.perf_counter()
     # Anything the pipeline escalates stops the whole system (reported below).
     fatal = SupervisorStrategy(lambda error: Directive.ESCALATE)
     try:
-        with ActorSystem("index", workers=args.workers, guardian_strategy=fatal) as system:
+        with open_system(args.backend, args.workers, fatal) as system:
             if args.serve_status is not None:
                 try:
                     server = system.serve_status(args.serve_status)
@@ -801,7 +900,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"status page: {server.url} (also /service, /metrics, /events)", flush=True)
             print(f"indexing {len(files):,} files under {root} into {args.db}", flush=True)
             pipeline = system.spawn(
-                lambda: Pipeline(args.workers, str(args.db), len(files)), name="pipeline"
+                Pipeline,
+                args.workers,
+                str(Path(args.db).resolve()),
+                len(files),
+                args.backend == "threads",
+                name="pipeline",
             )
             with system.dead_letters.subscribe(on_dead_letter):
                 stages: Stages = pipeline.ask(Stages(), timeout=args.timeout)
@@ -809,8 +913,7 @@ def main(argv: list[str] | None = None) -> int:
                 assert stages.parsers is not None
                 deal(files, stages.parsers, args.timeout)
                 parsed = drain(stages.parsers, args.timeout)
-            with failures_lock:
-                failed = sorted(failures)
+                failed = wait_failures(failures, failures_cond, len(files) - parsed, args.timeout)
             modules = {f.path: f.module for f in files}
             for path, reason in failed:
                 stages.writer.tell(FileFailed(path, modules[path], reason), timeout=args.timeout)
@@ -830,7 +933,8 @@ def main(argv: list[str] | None = None) -> int:
             cause = cause.__cause__
         print(f"\npipeline failed: {exc}\ncause: {cause!r}", file=sys.stderr)
         return 1
-    stats = system.statistics()
+    statistics = getattr(system, "statistics", None)  # the thread backend's counters
+    stats = statistics() if statistics is not None else None
 
     print("status tree:")
     print(tree)
@@ -844,13 +948,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     summarize(str(args.db))
     print(f"writer mailbox peak: {peak} (capacity {WRITER_CAPACITY}; more is muted parsers' spill)")
-    print(
-        f"statistics: messages={stats.messages:,} turns={stats.turns:,} "
-        f"steals={stats.steals:,} dead_letters={stats.dead_letters:,}"
-    )
+    if stats is not None:
+        print(
+            f"statistics: messages={stats.messages:,} turns={stats.turns:,} "
+            f"steals={stats.steals:,} dead_letters={stats.dead_letters:,}"
+        )
     rate = len(files) / elapsed if elapsed > 0 else 0.0
+    where = (
+        f"{system.workers} workers"
+        if args.backend == "threads"
+        else f"{args.workers} parser processes on Ray"
+    )
     print(
-        f"wall time: {elapsed:.2f} s, {rate:,.0f} files/s with {system.workers} workers "
+        f"wall time: {elapsed:.2f} s, {rate:,.0f} files/s with {where} "
         f"({gil_state()}, Python {sys.version.split()[0]})"
     )
     return 0 if parsed + len(failed) == len(files) else 1

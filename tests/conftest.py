@@ -22,6 +22,32 @@ def system() -> Iterator[ActorSystem]:
         assert_clean_shutdown(sys_)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the Ray tests unless asked for with ``-m`` (``nox -s ray`` runs ``-m ray``).
+
+    A Ray cluster costs seconds and processes on a shared 2-core machine, so a
+    plain ``pytest`` (or ``-m "not stress"``) never starts one.
+    """
+    if "ray" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="needs a Ray cluster: select it with -m ray (nox -s ray)")
+    for item in items:
+        if item.get_closest_marker("ray") is not None:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[object]:
+    """A real local Ray cluster shared by the session's Ray tests (see raykit.py)."""
+    from raykit import start_cluster, stop_cluster
+
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        stop_cluster(cluster)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Repeat every stress test BACKSTAGE_STRESS_REPEAT times (nox -s stress sets it)."""
     repeat = int(os.environ.get("BACKSTAGE_STRESS_REPEAT", "1"))

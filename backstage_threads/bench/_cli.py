@@ -52,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--workers", metavar="N", type=int, help="worker threads per system (default: CPU count)"
     )
+    parser.add_argument(
+        "--ray",
+        action="store_true",
+        help="also measure the Ray backend against plain Ray actor calls (needs "
+        "backstage_threads[ray] on a GIL build; starts a local Ray cluster); "
+        "'--ray --only ray' runs only that",
+    )
     return parser
 
 
@@ -62,12 +69,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.workers is not None and args.workers < 1:
         parser.error(f"--workers must be >= 1, got {args.workers}")
     names = None
-    if args.only:
+    if args.ray and args.only == "ray":
+        names = []
+    elif args.only:
         names = [name.strip() for name in args.only.split(",") if name.strip()]
         unknown = [name for name in names if name not in SCENARIOS]
         if unknown:
             parser.error(f"unknown benchmark(s) {unknown}; choose from {', '.join(SCENARIOS)}")
     has_pykka = importlib.util.find_spec("pykka") is not None
+    if args.ray:
+        try:
+            # The backend first: where Ray cannot run, its ImportError says why.
+            importlib.import_module("backstage_threads.ray")
+            from ._ray import ray_rows  # noqa: PLC0415 - Ray is optional: only --ray needs it
+        except ImportError as error:
+            parser.error(f"--ray: {error}")
     config = Config(QUICK if args.quick else FULL, args.workers, has_pykka)
     env = environment()
     print(
@@ -78,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     start = time.perf_counter()
     rows = run(config, names, verbose=True)
+    if args.ray:
+        began = time.perf_counter()
+        rows += ray_rows(config)
+        print(f"[ray] done in {time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
     total = time.perf_counter() - start
     print(format_table(rows))
     print(f"\ntotal {total:.1f} s")
