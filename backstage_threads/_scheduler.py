@@ -187,6 +187,9 @@ class Scheduler:
         # Counters of retired spares (turns, messages, steals, parks), kept so
         # that statistics never go backwards; guarded by _pool_lock.
         self._retired = [0, 0, 0, 0]
+        # Threads of retired spares, which may still be exiting: shutdown joins
+        # them too (pruned of finished ones as spares retire); guarded by _pool_lock.
+        self._exiting: list[threading.Thread] = []
 
     @property
     def size(self) -> int:
@@ -413,6 +416,9 @@ class Scheduler:
             retired[1] += worker.messages
             retired[2] += worker.steals
             retired[3] += worker.parks
+            if worker.thread is not None:
+                self._exiting = [t for t in self._exiting if t.is_alive()]
+                self._exiting.append(worker.thread)
         # Nobody else appends to a worker's own queue, and it was empty when
         # we looked; a thief may only have taken from it since.
         return True
@@ -461,6 +467,14 @@ class Scheduler:
                 joined.add(thread)
                 if thread.is_alive():
                     stuck.append(thread.name)
+        with self._pool_lock:
+            exiting = [t for t in self._exiting if t not in joined]
+        for thread in exiting:  # retired spares on their way out
+            if thread is threading.current_thread():
+                continue
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                stuck.append(thread.name)
         return stuck
 
     def statistics(self) -> tuple[WorkerStatistics, ...]:

@@ -114,6 +114,9 @@ class ActorSystem(Spawning):
         self._guarded = False
         # The pinned threads by actor cell.
         self._pinned: dict[object, PinnedThread] = {}
+        # Pinned threads of stopped actors, told to exit but maybe not gone yet:
+        # shutdown joins them too (pruned of finished ones); under _tree_lock.
+        self._unpinned: list[PinnedThread] = []
         self._failure: Failure | None = None
         # Set once with _failure: what later errors name and chain as the cause.
         self._stop_cause: ActorFailedError | None = None
@@ -299,9 +302,13 @@ class ActorSystem(Spawning):
         with self._tree_lock:
             pinned = list(self._pinned.values())
             self._pinned.clear()
+            exiting = self._unpinned
+            self._unpinned = []
         for thread in pinned:
             thread.close()
-        for thread in pinned:
+        for thread in (*pinned, *exiting):
+            if thread.thread is threading.current_thread():
+                continue  # (a shutdown called from a pinned actor's own turn)
             thread.thread.join(_remaining(deadline))
             if thread.thread.is_alive():
                 stuck.append(thread.thread.name)
@@ -363,6 +370,9 @@ class ActorSystem(Spawning):
     def _cell_stopped(self, cell: object) -> None:
         with self._tree_lock:
             thread = self._pinned.pop(cell, None)
+            if thread is not None:
+                self._unpinned = [t for t in self._unpinned if t.thread.is_alive()]
+                self._unpinned.append(thread)
         if thread is not None:
             thread.close()
         self._metrics.stopped(cell, cell is self._root)

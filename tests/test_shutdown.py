@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from support import (
     Echo,
     Latch,
     LatchedRecorder,
+    assert_clean_shutdown,
     run_thread,
     spawn_full,
     system_threads,
@@ -25,6 +27,8 @@ from backstage_threads import (
     ActorSystem,
     ActorSystemClosedError,
     ShutdownReport,
+    _pinned,
+    _scheduler,
 )
 
 
@@ -239,3 +243,59 @@ def test_shutdown_reports_an_actor_that_does_not_stop_in_time() -> None:
         if thread.name.startswith("stuck"):
             thread.join(WAIT)
     assert system_threads("stuck") == []
+
+
+def test_shutdown_joins_the_pinned_thread_of_an_actor_stopped_before_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A stopped pinned actor's thread is told to exit but may still be on its way
+    # out when shutdown runs; shutdown used to forget it (it had left the table of
+    # pinned threads), report a clean stop and return with the thread alive.
+    original = _pinned.PinnedThread._run
+    slow_exit = threading.Event()
+
+    def run_then_linger(self: Any) -> None:
+        original(self)
+        slow_exit.wait(0.2)  # an exit that takes a while (a loaded machine)
+
+    monkeypatch.setattr(_pinned.PinnedThread, "_run", run_then_linger)
+    system = ActorSystem("unpinned", workers=1)
+    ref = system.spawn(Echo, pinned=True)
+    assert ref.ask(1, timeout=WAIT) == 1
+    ref.stop()
+    assert ref.wait_stopped(WAIT)
+    assert_clean_shutdown(system)  # includes: no thread of the system alive
+
+
+class AsksInside(Actor[Any]):
+    """Blocks its worker on an ask to ``peer``: the pool starts a spare meanwhile."""
+
+    def __init__(self, peer: ActorRef[Any]) -> None:
+        self.peer = peer
+
+    def receive(self, message: Any) -> Any:
+        return self.peer.ask(message, timeout=WAIT)
+
+
+def test_shutdown_joins_a_retired_spare_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A spare worker that retired (its blocked peer came back) leaves the pool's
+    # table of workers before its thread has ended; shutdown used to join only
+    # the table and return with the spare's thread alive.
+    original = _scheduler.Scheduler._run
+    slow_exit = threading.Event()
+
+    def run_then_linger(self: Any, worker: Any) -> None:
+        original(self, worker)
+        if worker.spare:
+            slow_exit.wait(0.2)  # an exit that takes a while (a loaded machine)
+
+    monkeypatch.setattr(_scheduler.Scheduler, "_run", run_then_linger)
+    system = ActorSystem("spares", workers=1)
+    echo = system.spawn(Echo)
+    asker = system.spawn(AsksInside, echo)
+    assert asker.ask(7, timeout=WAIT) == 7  # a spare ran Echo's turn
+    deadline = time.monotonic() + WAIT
+    while not any(w.name.endswith("retired-spares") for w in system.statistics().workers):
+        assert time.monotonic() < deadline, "the spare never retired"
+        threading.Event().wait(0.01)
+    assert_clean_shutdown(system)  # includes: no thread of the system alive
