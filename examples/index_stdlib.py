@@ -385,9 +385,10 @@ class Writer(Actor[FileIndex | FileFailed | Flush]):
     holds a shared worker and the connection never changes threads.
     """
 
-    def __init__(self, db_path: str, progress: ActorRef[Any]) -> None:
+    def __init__(self, db_path: str, progress: ActorRef[Any], publish: bool = True) -> None:
         self.db_path = db_path
         self.progress = progress
+        self.publish = publish  # as the WRITER resource (threads); on Ray parsers get the ref
         self.db: sqlite3.Connection | None = None
         self.files: list[tuple[str, str, str, str | None, int | None, int | None]] = []
         self.definitions: list[DefinitionRow] = []
@@ -398,8 +399,8 @@ class Writer(Actor[FileIndex | FileFailed | Flush]):
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.executescript(SCHEMA)
-        # For the parsers (in the pool, a sibling's subtree): they wait for it.
-        self.context.publish(WRITER, self.context.self, visibility=Visibility.SIBLINGS)
+        if self.publish:  # for the parsers (in the pool, a sibling's subtree): they wait for it
+            self.context.publish(WRITER, self.context.self, visibility=Visibility.SIBLINGS)
 
     def receive(self, message: FileIndex | FileFailed | Flush) -> Counts | None:
         if isinstance(message, FileIndex):
@@ -536,6 +537,7 @@ class Pipeline(Actor[Stages]):
             Writer,
             self.db_path,
             progress,
+            self.pooled,
             name="writer",
             capacity=WRITER_CAPACITY,
             overflow=Overflow.BLOCK,
