@@ -344,7 +344,9 @@ class _StatusWatcher:
 
     def wait_running(self, ref: ActorRef[Any], timeout: float | None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
+        cond = self._cond
+        cond.acquire()
+        try:
             while ref.status is not ServiceStatus.RUNNING:
                 if not ref.is_alive:
                     raise RuntimeError(f"{ref.path} stopped before it was Running")
@@ -353,7 +355,17 @@ class _StatusWatcher:
                     raise TimeoutError(
                         f"{ref.path} is {ref.status.value}, not Running, after {timeout} s"
                     )
-                self._cond.wait(remaining)
+                cond.wait(remaining)
+        finally:
+            # A Ctrl-C raised inside wait(), after it released the lock and before
+            # it took it back (the interrupt handler raises KeyboardInterrupt
+            # wherever the main thread is), leaves the lock released: releasing it
+            # again raised RuntimeError in place of the KeyboardInterrupt (seen in
+            # the double-Ctrl-C stress test of app_launcher on 3.13t).
+            try:
+                cond.release()
+            except RuntimeError:
+                pass  # not held: see above
 
     def close(self) -> None:
         self._subscription.cancel()
