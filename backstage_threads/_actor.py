@@ -26,7 +26,7 @@ from ._resource_api import ResourceContext
 from ._status import ServiceStatus, StatusNode
 from ._supervision import DEFAULT_STRATEGY
 from ._timers import TimerHandle
-from ._validate import check_capacity, check_name, check_timeout
+from ._validate import check_spawn_options, check_timeout
 
 if TYPE_CHECKING:
     from ._request import Asker
@@ -154,16 +154,7 @@ class Spawning:
             ActorStoppedError: If the parent actor is stopping.
             ActorSystemClosedError: If the system is shutting down.
         """
-        if name is not None:
-            check_name(name)
-        capacity = check_capacity(capacity)
-        if not isinstance(overflow, Overflow):
-            raise TypeError(
-                f"overflow must be an Overflow member ({', '.join(o.name for o in Overflow)}), "
-                f"got {overflow!r}"
-            )
-        if not isinstance(pinned, bool):
-            raise TypeError(f"pinned must be a bool, got {pinned!r}")
+        capacity = check_spawn_options(name, capacity, overflow, pinned)
         return self._spawn(SpawnSpec(factory, args, kwargs, name, capacity, overflow, pinned))
 
 

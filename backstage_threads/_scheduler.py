@@ -281,6 +281,7 @@ class Scheduler:
         pop = queue.popleft
         sample_mask = SAMPLE_EVERY - 1 if self._on_sample is not None else -1
         clock = time.perf_counter
+        clock_mask = _CLOCK_EVERY_MASK  # (a local: read once per turn)
         # When the injection queue is next looked at first (see INJECT_INTERVAL).
         inject_due = clock() + INJECT_INTERVAL
         look_outside = False
@@ -317,7 +318,7 @@ class Scheduler:
                 return
             turns += 1
             messages += processed
-            if processed > 1 or not turns & _CLOCK_EVERY_MASK:
+            if processed > 1 or not turns & clock_mask:
                 # A turn that may have been long, or every 8th: time to look outside?
                 now = clock()
                 if now >= inject_due:
@@ -470,8 +471,6 @@ class Scheduler:
         with self._pool_lock:
             exiting = [t for t in self._exiting if t not in joined]
         for thread in exiting:  # retired spares on their way out
-            if thread is threading.current_thread():
-                continue
             thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
                 stuck.append(thread.name)

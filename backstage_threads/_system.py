@@ -307,8 +307,6 @@ class ActorSystem(Spawning):
         for thread in pinned:
             thread.close()
         for thread in (*pinned, *exiting):
-            if thread.thread is threading.current_thread():
-                continue  # (a shutdown called from a pinned actor's own turn)
             thread.thread.join(_remaining(deadline))
             if thread.thread.is_alive():
                 stuck.append(thread.thread.name)

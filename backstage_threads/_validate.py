@@ -5,7 +5,15 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["check_capacity", "check_name", "check_positive_int", "check_timeout"]
+from ._overflow import Overflow
+
+__all__ = [
+    "check_capacity",
+    "check_name",
+    "check_positive_int",
+    "check_spawn_options",
+    "check_timeout",
+]
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 
@@ -55,3 +63,20 @@ def check_name(value: str) -> str:
             "starting with a letter, digit or '_'"
         )
     return value
+
+
+def check_spawn_options(
+    name: str | None, capacity: int | None, overflow: object, pinned: object
+) -> int | None:
+    """Check spawn's own options (every backend's ``spawn``); return the capacity."""
+    if name is not None:
+        check_name(name)
+    capacity = check_capacity(capacity)
+    if not isinstance(overflow, Overflow):
+        raise TypeError(
+            f"overflow must be an Overflow member ({', '.join(o.name for o in Overflow)}), "
+            f"got {overflow!r}"
+        )
+    if not isinstance(pinned, bool):
+        raise TypeError(f"pinned must be a bool, got {pinned!r}")
+    return capacity

@@ -31,7 +31,7 @@ from .._ref import ActorRef
 from .._request import Adapt, _check_adapt, _Request, pipe
 from .._status import SETTABLE, ServiceStatus
 from .._timers import TimerHandle
-from .._validate import check_capacity, check_timeout
+from .._validate import check_timeout
 from ._options import check_spawn
 from ._ref import RayActorRef
 from ._view import SystemView
@@ -162,8 +162,8 @@ class RayContext(ActorContext):
         are passed to Ray's ``.options()`` (resources, scheduling strategy).
         """
         build = actor_factory(factory, args, kwargs)
-        options = check_spawn(name, capacity, overflow, ray_options)
-        return self._host.spawn(build, name, check_capacity(capacity), overflow, options)
+        capacity, options = check_spawn(name, capacity, overflow, pinned, ray_options)
+        return self._host.spawn(build, name, capacity, overflow, options)
 
     def stop(self, child: ActorRef[Any] | None = None) -> None:
         """Stop this actor (or one of its children) after the message in hand."""

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._overflow import Overflow
-from .._validate import check_capacity, check_name
+from .._validate import check_spawn_options
 
 __all__ = ["check_spawn"]
 
@@ -15,19 +14,17 @@ def check_spawn(
     name: str | None,
     capacity: int | None,
     overflow: object,
+    pinned: object,
     ray_options: Mapping[str, Any] | None,
-) -> dict[str, Any]:
-    """Check spawn's options (shared by `RaySystem.spawn`); return the Ray options."""
-    if name is not None:
-        check_name(name)
-    check_capacity(capacity)
-    if not isinstance(overflow, Overflow):
-        raise TypeError(
-            f"overflow must be an Overflow member ({', '.join(o.name for o in Overflow)}), "
-            f"got {overflow!r}"
-        )
+) -> tuple[int | None, dict[str, Any]]:
+    """Check spawn's options; return the capacity and the Ray options.
+
+    Spawn's own options are checked as on threads (``pinned`` means nothing on
+    Ray, but a bad value is still an error).
+    """
+    capacity = check_spawn_options(name, capacity, overflow, pinned)
     if ray_options is None:
-        return {}
+        return capacity, {}
     if not isinstance(ray_options, Mapping):
         raise TypeError(f"ray_options must be a mapping of Ray actor options, got {ray_options!r}")
     reserved = {"name", "namespace", "max_task_retries"} & set(ray_options)
@@ -36,4 +33,4 @@ def check_spawn(
             f"ray_options may not set {sorted(reserved)}: the system names its actors and "
             "never replays a call"
         )
-    return dict(ray_options)
+    return capacity, dict(ray_options)

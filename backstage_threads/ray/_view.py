@@ -25,7 +25,6 @@ from .._mailbox import DEFAULT_CAPACITY
 from .._overflow import Overflow
 from .._statistics import ShutdownReport
 from .._status import StatusNode
-from .._validate import check_capacity
 from ._options import check_spawn
 from ._ref import OFFICE, RayActorRef, convert_error
 
@@ -95,12 +94,10 @@ class SystemView:
             ActorSystemClosedError: If the system is shut down.
         """
         build = actor_factory(factory, args, kwargs)
-        options = check_spawn(name, capacity, overflow, ray_options)
+        capacity, options = check_spawn(name, capacity, overflow, pinned, ray_options)
         if self._closed:
             raise ActorSystemClosedError(f"actor system {self.name!r} is shut down; cannot spawn")
-        call = self._guardian.spawn_child.remote(
-            build, name, check_capacity(capacity), overflow, options
-        )
+        call = self._guardian.spawn_child.remote(build, name, capacity, overflow, options)
         ref: RayActorRef[Any] = self._get(call, "spawn")
         return ref
 
