@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from ._errors import ActorFailedError
+from ._local import TurnOwner
 
 __all__ = ["SAMPLE_EVERY", "Dispatcher", "Runnable", "WorkerStatistics"]
 
@@ -24,8 +25,14 @@ T = TypeVar("T")
 SAMPLE_EVERY = 256
 
 
-class Runnable(Protocol):
-    """What a dispatcher runs: an actor cell whose scheduled flag the submitter holds."""
+class Runnable(TurnOwner, Protocol):
+    """What a dispatcher runs: an actor cell whose scheduled flag the submitter holds.
+
+    A dispatcher marks the thread as running the cell for the duration of each
+    `_run_turn` call: ``current.turn.cell = cell`` before it, ``None`` after (see
+    `TurnSlot`). That is how a blocking ask finds its asker and a send that
+    spills finds the sender to mute.
+    """
 
     def _run_turn(self, budget: int) -> int:
         """Run one turn of at most ``budget`` messages; hand the flag on or release it."""

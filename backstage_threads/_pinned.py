@@ -59,6 +59,7 @@ class PinnedThread:
 
     def _run(self) -> None:
         current.on_worker = False
+        slot = current.turn  # (see Runnable)
         closing = False
         cell: PinnedCell | None = None
         turns = 0
@@ -73,6 +74,7 @@ class PinnedThread:
                     return
                 continue
             cell = item
+            slot.cell = cell
             try:
                 # Every turn but the first (which runs on_start) is timed: next
                 # to this thread's hand-off, two clock reads are nothing.
@@ -93,5 +95,7 @@ class PinnedThread:
                 error.__cause__ = exc
                 report_uncaught(error)
                 cell._worker_died(error)
+            finally:
+                slot.cell = None
             if closing and not cell.is_alive:
                 return

@@ -270,7 +270,7 @@ class Scheduler:
             self._replace(worker, None, exc)
         finally:
             current.on_worker = False
-            current.cell = None
+            current.turn.cell = None
 
     def _loop(self, worker: _Worker) -> None:
         budget = self.budget
@@ -280,6 +280,7 @@ class Scheduler:
         queue = worker.queue
         pop = queue.popleft
         sample_mask = SAMPLE_EVERY - 1 if self._on_sample is not None else -1
+        slot = current.turn  # (see Runnable: which cell this thread runs)
         clock = time.perf_counter
         clock_mask = _CLOCK_EVERY_MASK  # (a local: read once per turn)
         # When the injection queue is next looked at first (see INJECT_INTERVAL).
@@ -306,16 +307,19 @@ class Scheduler:
                         if not self._park(worker):
                             return
                         continue
+            slot.cell = cell
             try:
                 if turns & sample_mask:
                     processed = cell._run_turn(budget)
                 else:  # metrics: one turn in SAMPLE_EVERY is timed (see _metrics.py)
                     processed = self._sampled_turn(cell, budget)
             except BaseException as exc:  # noqa: BLE001 - see _replace
+                slot.cell = None
                 worker.turns = turns
                 worker.messages = messages
                 self._replace(worker, cell, exc)
                 return
+            slot.cell = None
             turns += 1
             messages += processed
             if processed > 1 or not turns & clock_mask:

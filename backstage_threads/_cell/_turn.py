@@ -26,7 +26,6 @@ from .._actor import Actor, ActorContext, SpawnSpec
 from .._envelope import Ask, settle_error, settle_result
 from .._errors import ActorStoppedError, ActorSystemClosedError
 from .._factory import Factory, actor_factory
-from .._local import current
 from .._mailbox import fail_ask
 from .._overflow import Overflow
 from .._ref import ActorRef
@@ -144,12 +143,12 @@ class ActorCell(AsyncHandoff, ActorContext):
     def _run_turn(self, budget: int) -> int:
         """Run one turn of at most ``budget`` messages; return how many ran.
 
-        Called only by the thread that holds the scheduled flag; hands the flag on
+        Called only by the thread that holds the scheduled flag, whose dispatcher
+        has marked it as running this cell (``current.turn``); hands the flag on
         (by resubmitting) or releases it before returning.
         """
         processed = 0
         try:
-            current.cell = self
             if self._mute_target is not None:
                 self._mute_target = None  # the last mute episode has ended
             if self._outcome is not None:
@@ -167,8 +166,6 @@ class ActorCell(AsyncHandoff, ActorContext):
                 self._drain(self._stop_reason)
         except BaseException as exc:  # noqa: BLE001 - a runtime bug must not kill the worker
             self._crashed(exc)
-        finally:
-            current.cell = None
         # Blocked and muted senders get the room only when no system message is
         # pending: a pending stop must turn them away, not let them in.
         if (self._waiters or self._muted) and not self._sys:

@@ -77,10 +77,14 @@ class DeterministicScheduler:
             cell = self._ready.pop(self._rng.randrange(len(self._ready)))
         previous = current.on_worker
         current.on_worker = True  # a turn never blocks the driving thread
+        slot = current.turn  # (see Runnable; a turn may drive turns of others)
+        running = slot.cell
+        slot.cell = cell
         try:
             self.messages += cell._run_turn(self.budget)
         finally:
             current.on_worker = previous
+            slot.cell = running
         self.turns += 1
         return True
 
