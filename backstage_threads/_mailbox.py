@@ -78,6 +78,13 @@ DEFAULT_CAPACITY = 1024
 # IndexError when the deque is at its maxlen.
 _END = sys.maxsize
 
+# Every mailbox starts with this one shared queue, which can never hold a
+# message: it is empty and, with maxlen 0, full at once, so every insert into it
+# fails and takes the sender to a slow path, where the mailbox gets a queue of
+# its own (`_own_queue`). An actor that is never sent a message never pays for
+# a deque (760 bytes on 3.11: half of an idle actor).
+_NO_QUEUE: deque[object] = deque(maxlen=0)
+
 _BLOCK = Overflow.BLOCK
 _FAIL = Overflow.FAIL
 _DROP_NEWEST = Overflow.DROP_NEWEST
@@ -107,7 +114,8 @@ class Mailbox:
 
     def __init__(self, capacity: int | None, policy: Overflow) -> None:
         # Invariant: len(_queue) <= _capacity (enforced by the deque itself).
-        self._queue: deque[object] = deque(maxlen=capacity)
+        # `_NO_QUEUE` until the first send (replaced once, under the lazy lock).
+        self._queue: deque[object] = _NO_QUEUE
         self._capacity = capacity
         self._policy = policy
         # Held while the actor is queued or running a turn: whoever acquires it
@@ -164,6 +172,9 @@ class Mailbox:
                 if self._scheduled.acquire(False):
                     self._dispatch(self)
                 return
+            if self._own_queue():
+                self._post(message, timeout)  # the first message: now there is a queue
+                return
             # Outside the handler, so that what the policy raises (or what a
             # dead-letter subscriber sees) does not chain the deque's IndexError.
             self._post_full(message, timeout)
@@ -178,9 +189,12 @@ class Mailbox:
             try:
                 self._queue.insert(_END, message)
             except IndexError:
-                raise MailboxFullError(
-                    f"mailbox of {self._describe()} is full (capacity {self._capacity})"
-                ) from None
+                if not self._own_queue():
+                    raise MailboxFullError(
+                        f"mailbox of {self._describe()} is full (capacity {self._capacity})"
+                    ) from None
+                self._post_nowait(message)  # the first message: now there is a queue
+                return
             if self._scheduled.acquire(False):
                 self._dispatch(self)
             return
@@ -261,6 +275,7 @@ class Mailbox:
         # This thread drives the turns itself (see _local.current.driver): run
         # them until there is room, instead of waiting.
         deadline = None if timeout is None else time.monotonic() + timeout
+        self._own_queue()
         while True:
             if self._closed:
                 raise self._stopped_while_waiting(message)
@@ -293,7 +308,9 @@ class Mailbox:
         try:
             self._queue.insert(_END, message)
         except IndexError:
-            return False
+            if not self._own_queue():
+                return False
+            return self._post_unless_full(message)  # the first message: now there is a queue
         if self._scheduled.acquire(False):
             self._dispatch(self)
         return True
@@ -352,6 +369,19 @@ class Mailbox:
 
     # The side structures below are created on first use, under the lazy lock
     # (double-checked: reading the slot is atomic, and only None is replaced).
+
+    def _own_queue(self) -> bool:
+        """Give the mailbox its own queue if it still has `_NO_QUEUE`; True if it did.
+
+        Every slow path of a send calls this before it treats the mailbox as
+        full; after that, only a real queue can be full.
+        """
+        if self._queue is not _NO_QUEUE:
+            return False
+        with self._lazy_lock():
+            if self._queue is _NO_QUEUE:
+                self._queue = deque(maxlen=self._capacity)
+        return True
 
     def _waiter_queue(self) -> WaiterQueue:
         waiters = self._waiters
