@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from loguru import logger
 
-__all__ = ["dead_letter", "escalated", "failed", "lifecycle", "restarting"]
+__all__ = ["dead_letter", "escalated", "failed", "lifecycle", "restarting", "stopped"]
 
 # Longest message repr put in a log line; keeps a huge payload out of the log.
 _REPR_LIMIT = 200
@@ -26,6 +26,11 @@ def _short(value: object) -> str:
 def lifecycle(path: str, event: str) -> None:
     """An actor started or stopped (TRACE)."""
     logger.trace("{actor} {event}", actor=path, event=event)
+
+
+def stopped(path: str, reason: str) -> None:
+    """An actor stopped (TRACE; the line is formatted only if someone listens)."""
+    logger.trace("{actor} stopped ({reason})", actor=path, reason=reason)
 
 
 def failed(path: str, hook: str, error: BaseException, message: object) -> None:

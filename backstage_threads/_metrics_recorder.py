@@ -78,11 +78,21 @@ def reason_label(reason: str) -> str:
     return reason.partition(":")[0].strip()[:80] or "unknown"
 
 
+# Qualified names by class, so that a stop (which counts its actor under its
+# class) does not format one: a dict read and write are each atomic, and two
+# threads that both miss store the same string.
+_class_names: dict[type[Any], str] = {}
+
+
 def actor_class(cell: MetricsNode) -> str:
     """The qualified class name of the cell's actor (or of what its factory builds)."""
     actor = cell._actor
     if actor is not None:
         kind: type[Any] = type(actor)
+        name = _class_names.get(kind)
+        if name is None:
+            name = _class_names[kind] = f"{kind.__module__}.{kind.__qualname__}"
+        return name
     else:
         factory: object = cell._factory
         while isinstance(factory, functools.partial):

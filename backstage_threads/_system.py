@@ -349,13 +349,13 @@ class ActorSystem(Spawning):
         return self._uid
 
     def _placement(
-        self, path: str, pinned: bool
+        self, parent: str, name: str, pinned: bool
     ) -> tuple[Callable[[Any], None], PinnedThread | None]:
         # Called with _tree_lock held, by the parent creating the child.
         self._metrics.spawned()
         if pinned and self._scheduler.supports_pinning:
             thread = PinnedThread(
-                f"{self.name}-pinned-{path}", self._scheduler.budget, self._metrics.sample
+                f"{self.name}-pinned-{parent}/{name}", self._scheduler.budget, self._metrics.sample
             )
             return thread.submit, thread
         return self._pool_submit, None
@@ -366,13 +366,16 @@ class ActorSystem(Spawning):
         thread.start()
 
     def _cell_stopped(self, cell: object) -> None:
-        with self._tree_lock:
-            thread = self._pinned.pop(cell, None)
+        # A pinned cell was registered before its first turn (and this is its
+        # last), so the unlocked look finds it; most cells are not pinned.
+        if cell in self._pinned:
+            with self._tree_lock:
+                thread = self._pinned.pop(cell, None)
+                if thread is not None:
+                    self._unpinned = [t for t in self._unpinned if t.thread.is_alive()]
+                    self._unpinned.append(thread)
             if thread is not None:
-                self._unpinned = [t for t in self._unpinned if t.thread.is_alive()]
-                self._unpinned.append(thread)
-        if thread is not None:
-            thread.close()
+                thread.close()
         self._metrics.stopped(cell, cell is self._root)
         if cell is self._root:
             self._terminated.set()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Iterator
 
@@ -20,6 +21,19 @@ def system() -> Iterator[ActorSystem]:
         yield sys_
     finally:
         assert_clean_shutdown(sys_)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the scripts the tests start receive Ctrl-C even if pytest runs in the background.
+
+    A non-interactive shell starts a background job with SIGINT ignored, a child
+    process inherits an ignored signal, and a Python program that starts with
+    SIGINT ignored keeps it so (as it should: that is how ``nohup`` works), so
+    every test that presses Ctrl-C on a script would hang until killed. A
+    handled signal is reset to the default in a child, so handle it here.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

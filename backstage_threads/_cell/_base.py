@@ -60,10 +60,10 @@ class CellHost(ActorSystemLike, Protocol):
 
     def _next_uid(self) -> int: ...
     def _placement(
-        self, path: str, pinned: bool
+        self, parent: str, name: str, pinned: bool
     ) -> tuple[Callable[[Any], None], PinnedThread | None]:
-        """How a new actor at ``path`` is run: its dispatch, and a pinned thread
-        (not yet started) if it gets one."""
+        """How a new actor named ``name`` under the path ``parent`` is run: its
+        dispatch, and a pinned thread (not yet started) if it gets one."""
         ...
 
     def _run_pinned(self, cell: object, thread: PinnedThread) -> None: ...

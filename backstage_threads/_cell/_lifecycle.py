@@ -363,7 +363,7 @@ class Lifecycle(Watching):
             event = self._stopped_event
         self._dispatch = type(self)._run_stopped
         self._incarnation_ended(f"publisher stopped ({self._stop_reason})", False)
-        _log.lifecycle(self._path, f"stopped ({self._stop_reason})")
+        _log.stopped(self._path, self._stop_reason)
         self._set_status(ServiceStatus.STOPPED)
         self._drain(self._stop_reason)
         parent = self._parent
@@ -383,12 +383,14 @@ class Lifecycle(Watching):
 
     def _drain(self, reason: str) -> None:
         """Turn every waiting message into a dead letter and free blocked senders."""
-        error = self._system._closed_error(
-            ActorStoppedError, f"{self._path} stopped ({reason}); message not processed"
-        )
-        record = self._system.dead_letters.record
-        for message in self._take_all():
-            record(self._ref, fail_ask(message, error), reason)
+        taken = self._take_all()
+        if taken:  # (most stops find the mailbox empty: no error to build)
+            error = self._system._closed_error(
+                ActorStoppedError, f"{self._path} stopped ({reason}); message not processed"
+            )
+            record = self._system.dead_letters.record
+            for message in taken:
+                record(self._ref, fail_ask(message, error), reason)
         self._release_everyone()
 
     def _set_status(self, status: ServiceStatus) -> None:

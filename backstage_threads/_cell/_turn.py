@@ -318,7 +318,7 @@ class ActorCell(AsyncHandoff, ActorContext):
 
         def make(child_name: str) -> ActorCell:
             nonlocal thread
-            dispatch, thread = system._placement(f"{self._path}/{child_name}", spec.pinned)
+            dispatch, thread = system._placement(self._path, child_name, spec.pinned)
             return ActorCell(
                 system, self, child_name, build, spec.capacity, spec.overflow, dispatch
             )

@@ -239,6 +239,35 @@ def fresh_system(workers: int | None, name: str = "bench") -> Iterator[ActorSyst
         raise RuntimeError(f"unclean shutdown of benchmark system {name!r}: {report}")
 
 
+class CollectorTime:
+    """How often the cyclic garbage collector ran in a block, and for how long.
+
+    A `gc.callbacks` entry: CPython calls it at the start and the end of every
+    collection, from the collecting thread, one collection at a time (on a
+    free-threaded build with every other thread stopped), so the two fields
+    need no lock. Read them after the block.
+    """
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.seconds = 0.0
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.runs += 1
+            self.seconds += time.perf_counter() - self._start
+
+    def __enter__(self) -> CollectorTime:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+
 @contextmanager
 def timed() -> Iterator[list[float]]:
     """Measure the block with `time.perf_counter`; the elapsed seconds land in ``[0]``."""

@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any
 
 from .. import Actor, ActorRef
-from ._harness import FLUSH, WAIT, check, fresh_system, rss_bytes, spin, timed
+from ._harness import FLUSH, WAIT, CollectorTime, check, fresh_system, rss_bytes, spin, timed
 from ._workloads import (
     idle_cpu_percent,
     probe_during_flood,
@@ -185,20 +185,21 @@ class _Skynet(Actor[Any]):
         self.context.stop()
 
 
-def skynet(workers: int | None, leaves: int) -> float:
-    """Seconds for a 10-ary tree of ``leaves`` leaf actors to sum their indexes."""
+def skynet(workers: int | None, leaves: int) -> tuple[float, CollectorTime]:
+    """Seconds for a 10-ary tree of ``leaves`` leaf actors to sum their indexes,
+    and the garbage collector's share of the run."""
     size = 1
     while size < leaves:
         size *= SKYNET_FANOUT
     check(size == leaves, f"skynet needs a power of {SKYNET_FANOUT} leaves, got {leaves}")
     with fresh_system(workers, "skynet") as system:
         answer: Future[int] = Future()
-        with timed() as elapsed:
+        with CollectorTime() as collector, timed() as elapsed:
             system.spawn(partial(_Skynet, 0, leaves, answer), capacity=SKYNET_CAPACITY)
             total = answer.result(WAIT)
     expected = leaves * (leaves - 1) // 2
     check(total == expected, f"skynet summed {total}, expected {expected}")
-    return elapsed[0]
+    return elapsed[0], collector
 
 
 def spawn_idle(workers: int | None, actors: int) -> tuple[float, float, float | None]:

@@ -21,8 +21,12 @@ __all__ = ["SCENARIOS", "free_threaded"]
 CPU_MESSAGE_SECONDS = 0.001
 #: The speedup the CPU scenario must reach on a free-threaded build with >= 2 cores.
 CPU_SPEEDUP_TARGET = 1.8
-#: Bytes one idle actor may cost (1.5 KB).
-IDLE_ACTOR_BYTES = 1536
+#: Bytes one idle actor may cost (issue 11's budget: 1 KiB).
+IDLE_ACTOR_BYTES = 1024
+#: Idle actors spawned per second (issue 11).
+SPAWN_RATE_TARGET = 250_000
+#: Seconds the full skynet (1,111,111 actors) may take on a free-threaded build (issue 11).
+SKYNET_TARGET = 10.0
 #: The light actor's p99 ask latency bound under a flood, in milliseconds.
 FAIRNESS_P99_MS = 5.0
 #: Issue 11's bounds for a light actor behind heavy messages, and for how evenly
@@ -203,15 +207,20 @@ def cpu(config: Config) -> list[Row]:
 
 def skynet(config: Config) -> list[Row]:
     leaves = config.sizes.skynet
-    seconds = _ours.skynet(config.workers, leaves)
+    seconds, collector = _ours.skynet(config.workers, leaves)
+    actors = leaves * 10 // 9
     return [
         Row(
             "skynet",
             f"skynet, 10-ary tree of {leaves:,} leaves (sum checked)",
             "s",
             seconds,
-            note=f"{leaves * 10 // 9:,} actors, {leaves * 10 // 9 / seconds:,.0f} actors/s; "
-            "Pykka: n/a (a thread per actor)",
+            target=Target(
+                "ours", "<=", SKYNET_TARGET, applies=free_threaded() and leaves >= 1_000_000
+            ),
+            note=f"{actors:,} actors, {actors / seconds:,.0f} actors/s; "
+            f"the collector ran {collector.runs} times for {collector.seconds:.2f} s "
+            f"({collector.seconds / seconds:.0%}); Pykka: n/a (a thread per actor)",
         )
     ]
 
@@ -228,6 +237,7 @@ def spawn(config: Config) -> list[Row]:
             "actors/s",
             rate,
             peer.spawn(pykka_actors) if peer else None,
+            target=Target("ours", ">=", SPAWN_RATE_TARGET),
         ),
         Row(
             "spawn",
