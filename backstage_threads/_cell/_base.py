@@ -88,6 +88,7 @@ class CellBase(Mailbox):
         "_factory",
         "_name",
         "_path",
+        "_plain",
         "_processed",
         "_ref",
         "_state",
@@ -105,6 +106,14 @@ class CellBase(Mailbox):
     _state: str
     _stop_reason: str
     restarts: int
+    # True while the actor is a plain running one: RUNNING, not muted, no hook
+    # coroutine in flight, not async, no receive timeout. Its turns then skip
+    # the checks of all of those (the short turn of `ActorCell._run_turn`).
+    # Set by the end of a full turn, by the flag holder; cleared at once by
+    # whatever makes the actor less plain within a short turn: a failure
+    # (`_fail`), a mute (`_mute_sender`), a receive timeout. Anything else that
+    # changes those fields happens in a full turn, whose end sets it afresh.
+    _plain: bool
     # Metrics: messages handed to receive, added to by the turn's thread only
     # (once per turn; see _metrics.py), read racily by snapshots.
     _processed: int

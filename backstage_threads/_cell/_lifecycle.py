@@ -286,6 +286,7 @@ class Lifecycle(Watching):
         if hook == "receive":  # (None is a valid message: check the hook, not the value)
             self._system.dead_letters.record(self._ref, message, f"failed: {error!r}")
         self._state = FAILED
+        self._plain = False  # (a short turn may fail: the next must not take messages)
         self._set_status(ServiceStatus.OUTAGE)
         failure = Failure(self._ref, error, message, hook)
         parent = self._parent

@@ -39,6 +39,7 @@ class Muting(SystemQueue):
         if sender._handshake is None:
             sender._handshake = threading.Lock()
         sender._mute_target = self
+        sender._plain = False  # (its short turn must end as a full one, parked)
         muted.append(sender)
 
     def _arrive(self) -> bool:

@@ -9,7 +9,6 @@ __all__ = [
     "CHILD_STATUS",
     "CHILD_TERMINATED",
     "CRASHED",
-    "EMPTY",
     "FAILED",
     "NEW",
     "ON_RESTART",
@@ -61,8 +60,6 @@ RESOURCE_LOST: Final = 14
 
 # `_outcome` while an async actor's hook or batch coroutine is running.
 PENDING: Final = object()
-# "No message" in the turn loop (None is a valid message).
-EMPTY: Final = object()
 # The "messages" of outcomes that settle async lifecycle hooks: an on_start,
 # an on_stop while stopping, an on_stop while restarting.
 ON_START: Final = object()

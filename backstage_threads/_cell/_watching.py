@@ -90,6 +90,7 @@ class Watching(Muting):
         if not seconds:
             raise ValueError(f"receive timeout must be > 0 seconds or None, got {seconds!r}")
         state = self._receive_timeout = _ReceiveTimeoutState(seconds)
+        self._plain = False  # (turns now re-arm it: see ActorCell._end_turn)
         timers = self._system._timers
         self._last_active = timers.clock.now()
         state.handle = timers.schedule(seconds, lambda: self._receive_timeout_due(state))
