@@ -31,7 +31,8 @@ class Runnable(TurnOwner, Protocol):
     A dispatcher marks the thread as running the cell for the duration of each
     `_run_turn` call: ``current.turn.cell = cell`` before it, ``None`` after (see
     `TurnSlot`). That is how a blocking ask finds its asker and a send that
-    spills finds the sender to mute.
+    spills finds the sender to mute. (A thread that runs nothing but turns,
+    a pool worker, may leave it set until its next turn or its next wait.)
     """
 
     def _run_turn(self, budget: int) -> int:

@@ -27,7 +27,8 @@ class TurnSlot:
     """Which actor's turn a thread is running: one small object per thread.
 
     The dispatcher that runs a turn writes ``cell`` before calling the cell's
-    ``_run_turn`` and clears it after. A worker looks its slot up once, when its
+    ``_run_turn`` and clears it after (a pool worker, which runs nothing else,
+    before it next waits for work). A worker looks its slot up once, when its
     thread starts, and then pays an attribute write per turn instead of a
     thread-local write (which costs 2.5x as much on free-threaded 3.13, where a
     ping-pong hop is one turn).

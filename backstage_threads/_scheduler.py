@@ -288,25 +288,28 @@ class Scheduler:
         look_outside = False
         while True:
             # The common case inline: our own queue, outside the injection turn.
-            cell = None
             if queue and not look_outside:
                 try:
                     cell = pop()
                 except IndexError:
-                    pass  # a thief took it
-            if cell is None:
-                cell = self._find_work(worker, look_outside)
+                    continue  # a thief took it
+            else:
+                found = self._find_work(worker, look_outside)
                 look_outside = False
-                if cell is None:
+                if found is None:
                     # Out of work: publish before spinning, so statistics read
-                    # right after the last reply are already exact.
+                    # right after the last reply are already exact. (The slot
+                    # still names the last cell run: nothing reads it between
+                    # turns on a worker, and it is cleared before any wait.)
+                    slot.cell = None
                     worker.turns = turns
                     worker.messages = messages
-                    cell = self._spin(worker)
-                    if cell is None:
+                    found = self._spin(worker)
+                    if found is None:
                         if not self._park(worker):
                             return
                         continue
+                cell = found
             slot.cell = cell
             try:
                 if turns & sample_mask:
@@ -319,7 +322,6 @@ class Scheduler:
                 worker.messages = messages
                 self._replace(worker, cell, exc)
                 return
-            slot.cell = None
             turns += 1
             messages += processed
             if processed > 1 or not turns & clock_mask:
