@@ -35,6 +35,7 @@ import janus
 
 from ._errors import ActorSystemClosedError
 from ._local import current
+from ._safe_wait import Latch
 from ._threads import start_thread
 
 __all__ = ["HOOK_TIMEOUT", "LoopBridge"]
@@ -56,7 +57,7 @@ class LoopBridge:
     def __init__(self, name: str) -> None:
         # daemon: a last resort behind the bounded shutdown, see _exit.py
         self._thread = threading.Thread(target=self._run, name=f"{name}-asyncio", daemon=True)
-        self._ready = threading.Event()
+        self._ready = Latch()
         self.loop: asyncio.AbstractEventLoop | None = None
         self._queue: janus.Queue[tuple[Coroutine[Any, Any, Any], Done] | None] | None = None
         start_thread(self._thread)

@@ -29,6 +29,7 @@ from ._pinned import PinnedThread
 from ._ref import ActorRef
 from ._report import report_uncaught
 from ._resources import ResourceRegistry
+from ._safe_wait import Latch
 from ._scheduler import DEFAULT_BUDGET, Scheduler
 from ._statistics import ShutdownReport, SystemStatistics
 from ._status import ServiceStatus, StatusNode
@@ -120,7 +121,7 @@ class ActorSystem(Spawning):
         self._failure: Failure | None = None
         # Set once with _failure: what later errors name and chain as the cause.
         self._stop_cause: ActorFailedError | None = None
-        self._terminated = threading.Event()
+        self._terminated = Latch()  # (not an Event: see _safe_wait.py)
         self.dead_letters = DeadLetters(dead_letter_history)
         # Failures, dead letters by reason, sampled durations, spawns, stops.
         self._metrics = MetricsRecorder(name, self.dead_letters)
