@@ -401,3 +401,30 @@ def test_a_sigint_during_a_runtime_thread_start_waits_until_the_start_is_done() 
     assert thread.started_fully  # the interrupt came after the start, not inside it
     thread.join(10)
     assert not thread.is_alive()
+
+
+@pytest.mark.usefixtures("default_sigint")
+def test_a_sigint_handled_as_the_start_blocks_it_leaves_sigint_unblocked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A SIGINT that came just before start_thread blocked SIGINT is handled by
+    # pthread_sigmask itself as it returns, after the mask took effect. The old
+    # start lost the previous mask with that interrupt: SIGINT stayed blocked
+    # in the main thread, and no later Ctrl-C reached it.
+    real = signal.pthread_sigmask
+
+    def interrupted_as_it_blocks(how: int, mask: Any) -> set[signal.Signals]:
+        previous = real(how, mask)
+        if how == signal.SIG_BLOCK and signal.SIGINT in mask:
+            raise KeyboardInterrupt  # what the handler does from inside the call
+        return previous
+
+    monkeypatch.setattr(signal, "pthread_sigmask", interrupted_as_it_blocks)
+    thread = threading.Thread(target=lambda: None, daemon=True)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            start_thread(thread)
+        assert signal.SIGINT not in real(signal.SIG_BLOCK, ())
+    finally:
+        real(signal.SIG_UNBLOCK, {signal.SIGINT})  # (for the tests after a failure)
+    assert not thread.is_alive()  # (never started)

@@ -29,6 +29,7 @@ from script_support import Script, write_script
 from support import WAIT, Echo, assert_clean_shutdown, spawn_full, spawn_held
 
 from backstage_threads import Actor, ActorSystem, Application, Overflow, spawn_pool
+from backstage_threads._envelope import Reply
 from backstage_threads._safe_wait import Latch, Notifier, acquire
 from backstage_threads._waiting import ThreadWaiter
 
@@ -62,6 +63,7 @@ WAITS: tuple[Callable[..., Any], ...] = (
     acquire,  # where Notifier.wait_until, ThreadWaiter.wait and Reply.wait park
     Notifier.wait_until,
     ThreadWaiter.wait,
+    Reply.wait,
     _gap_wait,
     _ORIGINAL_CONDITION_WAIT,
 )
