@@ -16,7 +16,9 @@ delivered that the interrupt withdrew, and the same wait still working.
 
 from __future__ import annotations
 
+import _thread
 import signal
+import sys
 import textwrap
 import threading
 from collections.abc import Callable, Iterator
@@ -278,6 +280,43 @@ def test_ctrl_c_in_a_blocked_ask_takes_the_sender_out_of_the_line(
             assert log == ["first"]
     # The queued 0 is a dead letter; the interrupted ask went back to its sender.
     assert [letter.message for letter in system.dead_letters.recent()] == [0]
+
+
+def test_a_ctrl_c_that_misses_the_lock_wait_is_seen_before_the_wait_ends() -> None:
+    # interrupt_main() runs the handler without waking the lock wait, as a SIGINT
+    # that lands just before the futex wait starts does (about 1 in 100): the old
+    # wait saw it only when it ended (here: when the helper shut the system down).
+    system = ActorSystem("ctrl-c-missed", workers=1)
+    codes = {function.__code__ for function in WAITS}
+    main = threading.main_thread().ident
+    interrupted = threading.Event()
+    running_at_interrupt: list[bool] = []
+
+    def trip_once_waiting() -> None:
+        while not interrupted.wait(0.002):
+            frame = sys._current_frames().get(main)
+            if frame is not None and frame.f_code in codes:
+                _thread.interrupt_main()
+                break
+        if not interrupted.wait(WAIT):
+            system.shutdown(WAIT)  # (ends the old code's wait)
+
+    helper = threading.Thread(target=trip_once_waiting)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        helper.start()
+        with pytest.raises(KeyboardInterrupt):
+            try:
+                system.wait_terminated()  # no timeout: only the interrupt ends it
+            except KeyboardInterrupt:
+                running_at_interrupt.append(not system.wait_terminated(0))
+                raise
+    finally:
+        interrupted.set()
+        signal.signal(signal.SIGINT, previous)
+        helper.join(WAIT)
+    assert running_at_interrupt == [True]
+    assert_clean_shutdown(system)
 
 
 # -- the primitives: an interrupt anywhere leaves them working ------------------------------
