@@ -36,7 +36,7 @@ import janus
 from ._errors import ActorSystemClosedError
 from ._local import current
 from ._safe_wait import Latch
-from ._threads import start_thread
+from ._threads import join_thread, start_thread
 
 __all__ = ["HOOK_TIMEOUT", "LoopBridge"]
 
@@ -119,5 +119,4 @@ class LoopBridge:
                 queue.sync_q.put(None)
             except Exception:  # noqa: BLE001 - already closing
                 pass
-        self._thread.join(timeout)
-        return [self._thread.name] if self._thread.is_alive() else []
+        return [self._thread.name] if join_thread(self._thread, timeout) else []

@@ -36,6 +36,7 @@ from ._status import ServiceStatus, StatusNode
 from ._status_server import serve_status as _serve_status
 from ._subscription import Subscribers, Subscription
 from ._supervision import Failure, SupervisorStrategy
+from ._threads import join_thread
 from ._timers import TimerService
 from ._tree import live_leaves, live_paths, snapshot
 from ._validate import check_positive_int, check_timeout
@@ -308,8 +309,7 @@ class ActorSystem(Spawning):
         for thread in pinned:
             thread.close()
         for thread in (*pinned, *exiting):
-            thread.thread.join(_remaining(deadline))
-            if thread.thread.is_alive():
+            if join_thread(thread.thread, _remaining(deadline)):
                 stuck.append(thread.thread.name)
         self._closed = True
         untrack(self)

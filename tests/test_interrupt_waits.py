@@ -33,6 +33,7 @@ from support import WAIT, Echo, assert_clean_shutdown, spawn_full, spawn_held
 from backstage_threads import Actor, ActorSystem, Application, Overflow, spawn_pool
 from backstage_threads._envelope import Reply
 from backstage_threads._safe_wait import Latch, Notifier, acquire
+from backstage_threads._threads import join_thread
 from backstage_threads._waiting import ThreadWaiter
 
 _ORIGINAL_CONDITION_WAIT = threading.Condition.wait
@@ -316,6 +317,38 @@ def test_a_ctrl_c_that_misses_the_lock_wait_is_seen_before_the_wait_ends() -> No
         signal.signal(signal.SIGINT, previous)
         helper.join(WAIT)
     assert running_at_interrupt == [True]
+    assert_clean_shutdown(system)
+
+
+#: Where a join waits: 3.11's Thread.join, 3.13's, and the held-back join's slices.
+JOINS: tuple[Callable[..., Any], ...] = (
+    getattr(threading.Thread, "_wait_for_tstate_lock", threading.Thread.join),  # (3.11, 3.12)
+    threading.Thread.join,  # (3.13)
+    join_thread,
+    signal.pthread_sigmask,  # (3.11: SIGINT is let in between slices, here)
+)
+
+
+def test_ctrl_c_in_a_shutdown_join_leaves_a_running_thread_reported_alive() -> None:
+    # On 3.11 a KeyboardInterrupt inside Thread.join marked the thread stopped
+    # while it still ran; the shutdown called again then reported it gone.
+    entered, release = threading.Event(), threading.Event()
+    system = ActorSystem("ctrl-c-join", workers=1)
+
+    def slow_subscriber(event: object) -> None:
+        entered.set()
+        release.wait(WAIT)
+
+    system.events.subscribe(str, slow_subscriber)
+    system.events.publish("hold the delivery thread")
+    assert entered.wait(WAIT)
+    try:
+        with CtrlC(*JOINS) as interrupt, pytest.raises(KeyboardInterrupt):
+            system.shutdown(WAIT)  # joins the event stream's thread last
+        assert interrupt.fired.is_set()
+        assert system.shutdown(0).threads_alive == ("ctrl-c-join-events",)
+    finally:
+        release.set()
     assert_clean_shutdown(system)
 
 
