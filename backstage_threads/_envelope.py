@@ -102,13 +102,14 @@ class Reply:
         if driver is not None and not driver(self.done):
             raise AskTimeoutError(f"no reply from {what}: every actor ran out of work first")
         if done.locked() and timeout != 0:
-            started = perf_counter()
-            spin = SPIN_SECONDS if timeout is None else min(SPIN_SECONDS, timeout)
-            while done.locked() and perf_counter() - started < spin:
+            spin = SPIN_SECONDS if timeout is None or timeout > SPIN_SECONDS else timeout
+            deadline = perf_counter() + spin
+            while done.locked() and perf_counter() < deadline:
                 yield_cpu()
-            if timeout is not None:
-                timeout = max(0.0, timeout - (perf_counter() - started))
-        if not acquire(done, timeout):  # (on the main thread, in slices: see _safe_wait)
+            if timeout is not None and done.locked():
+                timeout = max(0.0, timeout - spin)  # (spent spinning)
+        # The parking (on the main thread in slices, see _safe_wait) only if needed.
+        if not done.acquire(False) and not acquire(done, timeout):
             shown = timeout if asked is None else asked
             raise AskTimeoutError(f"no reply from {what} within {shown} s")
         error = self._error
