@@ -311,18 +311,20 @@ class Mailbox:
     def _join_line(self, waiter: Waiter) -> None:
         """Queue ``waiter`` behind the senders already waiting; admit it if there is room.
 
-        Call it inside the ``try`` whose handler calls `_leave_line`. On the
-        main thread it runs with SIGINT held back: a Ctrl-C inside the
-        admission below would leave other senders admitted and never woken.
+        Call it inside the ``try`` whose handler calls `_leave_line`. The
+        admission and the release below run with SIGINT held back on the main
+        thread: a Ctrl-C inside either would leave other senders taken out of
+        the line and never woken (or an admitted message never scheduled).
         """
-        with sigint_held_back():
-            waiters = self._waiter_queue()
-            waiters.append(waiter)
-            # Re-check after joining: a turn that made room, or a stop that released
-            # the line, before our append could not see us.
-            if self._closed:
+        waiters = self._waiter_queue()
+        waiters.append(waiter)
+        # Re-check after joining: a turn that made room, or a stop that released
+        # the line, before our append could not see us.
+        if self._closed:
+            with sigint_held_back():
                 self._release_waiters(waiters)
-            elif self._room_for_waiters():
+        elif self._room_for_waiters():
+            with sigint_held_back():
                 self._admit_waiters(waiters)
                 # A message admitted here is ours to schedule (a turn in progress
                 # holds the flag and sees it when it ends).
