@@ -85,12 +85,20 @@ class CtrlC:
         self._codes = {function.__code__ for function in where}
         self._then = then
         self.fired = threading.Event()
+        # Set while the block runs: a signal that finds the main thread in one
+        # of ``where`` before (in the kicker's own start) or after it is ignored.
+        self._armed = threading.Event()
         self._done = threading.Event()
         self._main = threading.main_thread().ident
         self._thread = threading.Thread(target=self._kick, name="test-ctrl-c", daemon=True)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if not self.fired.is_set() and frame is not None and frame.f_code in self._codes:
+        if (
+            self._armed.is_set()
+            and not self.fired.is_set()
+            and frame is not None
+            and frame.f_code in self._codes
+        ):
             self.fired.set()
             _GAP.armed = False
             self._then()
@@ -105,9 +113,11 @@ class CtrlC:
         self._previous = signal.signal(signal.SIGINT, self._handle)
         self._thread.start()  # (its own start waits on a Condition: arm after it)
         _GAP.armed = _GAP.enabled
+        self._armed.set()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._armed.clear()
         _GAP.armed = False
         self._done.set()
         self._thread.join(WAIT)
