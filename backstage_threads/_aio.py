@@ -35,7 +35,8 @@ import janus
 
 from ._errors import ActorSystemClosedError
 from ._local import current
-from ._threads import start_thread
+from ._safe_wait import Latch
+from ._threads import join_thread, start_thread
 
 __all__ = ["HOOK_TIMEOUT", "LoopBridge"]
 
@@ -56,7 +57,7 @@ class LoopBridge:
     def __init__(self, name: str) -> None:
         # daemon: a last resort behind the bounded shutdown, see _exit.py
         self._thread = threading.Thread(target=self._run, name=f"{name}-asyncio", daemon=True)
-        self._ready = threading.Event()
+        self._ready = Latch()
         self.loop: asyncio.AbstractEventLoop | None = None
         self._queue: janus.Queue[tuple[Coroutine[Any, Any, Any], Done] | None] | None = None
         start_thread(self._thread)
@@ -118,5 +119,4 @@ class LoopBridge:
                 queue.sync_q.put(None)
             except Exception:  # noqa: BLE001 - already closing
                 pass
-        self._thread.join(timeout)
-        return [self._thread.name] if self._thread.is_alive() else []
+        return [self._thread.name] if join_thread(self._thread, timeout) else []

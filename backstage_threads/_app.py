@@ -31,6 +31,7 @@ from ._factory import Factory, actor_factory
 from ._interrupt import interrupts
 from ._ref import ActorRef
 from ._resource_keys import check_key
+from ._safe_wait import Latch, Notifier
 from ._status import ServiceStatus
 from ._status_server import StatusServer
 from ._system import ActorSystem
@@ -90,7 +91,7 @@ class Application:
         self._root: ActorRef[Any] | None = None
         self._refs: dict[str, ActorRef[Any]] = {}
         self._order: list[str] = []
-        self._stop_requested = threading.Event()
+        self._stop_requested = Latch()  # (not an Event: see _safe_wait.py)
 
     def add(
         self,
@@ -274,7 +275,7 @@ class Application:
             TimeoutError: If a component does not reach Running within ``timeout``.
         """
         timeout = check_timeout(timeout)
-        terminated = threading.Event()
+        terminated = Latch()
         guarded = interrupts.enter()
         previous_term = self._catch_sigterm(terminated)
         try:
@@ -298,7 +299,7 @@ class Application:
                 signal.signal(signal.SIGTERM, previous_term[0])
             interrupts.leave(guarded)
 
-    def _catch_sigterm(self, terminated: threading.Event) -> tuple[Any, Any] | None:
+    def _catch_sigterm(self, terminated: Latch) -> tuple[Any, Any] | None:
         """Make SIGTERM request a graceful stop; ``(previous, ours)``, or None if not ours."""
         if threading.current_thread() is not threading.main_thread():
             return None
@@ -335,37 +336,24 @@ class _StatusWatcher:
     """Waits for components to reach Running, via status subscriptions."""
 
     def __init__(self, system: ActorSystem) -> None:
-        self._cond = threading.Condition()
-        self._subscription = system.subscribe_status(self._changed)
+        # Not a Condition: a Ctrl-C in its wait turned into RuntimeError (see
+        # _safe_wait.py; seen in the double-Ctrl-C stress test on 3.13t).
+        self._changed = Notifier()
+        self._subscription = system.subscribe_status(self._status_changed)
 
-    def _changed(self, ref: ActorRef[Any], old: ServiceStatus, new: ServiceStatus) -> None:
-        with self._cond:
-            self._cond.notify_all()
+    def _status_changed(self, ref: ActorRef[Any], old: ServiceStatus, new: ServiceStatus) -> None:
+        self._changed.notify_all()
 
     def wait_running(self, ref: ActorRef[Any], timeout: float | None) -> None:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        cond = self._cond
-        cond.acquire()
-        try:
-            while ref.status is not ServiceStatus.RUNNING:
-                if not ref.is_alive:
-                    raise RuntimeError(f"{ref.path} stopped before it was Running")
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise TimeoutError(
-                        f"{ref.path} is {ref.status.value}, not Running, after {timeout} s"
-                    )
-                cond.wait(remaining)
-        finally:
-            # A Ctrl-C raised inside wait(), after it released the lock and before
-            # it took it back (the interrupt handler raises KeyboardInterrupt
-            # wherever the main thread is), leaves the lock released: releasing it
-            # again raised RuntimeError in place of the KeyboardInterrupt (seen in
-            # the double-Ctrl-C stress test of app_launcher on 3.13t).
-            try:
-                cond.release()
-            except RuntimeError:
-                pass  # not held: see above
+        def settled() -> bool:
+            return ref.status is ServiceStatus.RUNNING or not ref.is_alive
+
+        self._changed.wait_until(settled, timeout)
+        if ref.status is ServiceStatus.RUNNING:
+            return
+        if not ref.is_alive:
+            raise RuntimeError(f"{ref.path} stopped before it was Running")
+        raise TimeoutError(f"{ref.path} is {ref.status.value}, not Running, after {timeout} s")
 
     def close(self) -> None:
         self._subscription.cancel()

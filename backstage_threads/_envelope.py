@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from ._errors import AskTimeoutError
 from ._local import current
+from ._safe_wait import acquire
 from ._spin import SPIN_SECONDS, yield_cpu
 
 __all__ = ["Ask", "LoopReply", "Reply", "ReplyTarget", "settle_error", "settle_result"]
@@ -88,19 +89,27 @@ class Reply:
         """Wait up to ``timeout`` s for the reply; raise the actor's exception or
         `AskTimeoutError` (whose message states ``asked``, the caller's timeout).
 
-        It first spins for `SPIN_SECONDS`, yielding the CPU and the GIL on every
-        round (the pool's workers spin as long before they park): a reply that
-        comes within it skips a futex wake-up (see ``_spin.py``).
+        It first spins for `SPIN_SECONDS` (at most ``timeout``), yielding the CPU
+        and the GIL on every round (the pool's workers spin as long before they
+        park): a reply that comes within it skips a futex wake-up (see
+        ``_spin.py``). The spin counts against ``timeout``.
+
+        A Ctrl-C anywhere in here leaves nothing to undo: the ask stays queued
+        and its reply, when it comes, settles this slot, which nobody reads.
         """
         done = self._done
         driver = current.driver
         if driver is not None and not driver(self.done):
             raise AskTimeoutError(f"no reply from {what}: every actor ran out of work first")
-        if done.locked():
-            deadline = perf_counter() + SPIN_SECONDS
+        if done.locked() and timeout != 0:
+            spin = SPIN_SECONDS if timeout is None or timeout > SPIN_SECONDS else timeout
+            deadline = perf_counter() + spin
             while done.locked() and perf_counter() < deadline:
                 yield_cpu()
-        if not done.acquire(timeout=-1 if timeout is None else timeout):
+            if timeout is not None and done.locked():
+                timeout = max(0.0, timeout - spin)  # (spent spinning)
+        # The parking (on the main thread in slices, see _safe_wait) only if needed.
+        if not done.acquire(False) and not acquire(done, timeout):
             shown = timeout if asked is None else asked
             raise AskTimeoutError(f"no reply from {what} within {shown} s")
         error = self._error

@@ -35,7 +35,7 @@ from ._deadletters import DeadLetter, DeadLetters
 from ._errors import ActorStoppedError, ActorSystemClosedError, MailboxFullError
 from ._ref import ActorRef
 from ._status import ServiceStatus
-from ._threads import start_thread
+from ._threads import join_thread, start_thread
 from ._validate import check_positive_int
 
 if TYPE_CHECKING:
@@ -265,8 +265,7 @@ class EventStream:
             self._ready.notify_all()
         if thread is None:
             return []
-        thread.join(timeout)
-        return [thread.name] if thread.is_alive() else []
+        return [thread.name] if join_thread(thread, timeout) else []
 
     # -- delivery -----------------------------------------------------------------------
 

@@ -57,6 +57,7 @@ from ._envelope import Ask, settle_error
 from ._errors import ActorStoppedError, MailboxFullError, SendTimeoutError
 from ._local import TurnOwner, current
 from ._overflow import Overflow
+from ._threads import sigint_held_back
 from ._waiting import ThreadWaiter, Waiter, WaiterQueue
 
 __all__ = ["DEFAULT_CAPACITY", "Mailbox"]
@@ -261,9 +262,18 @@ class Mailbox:
             self._drive_until_room(message, timeout, driver)
             return
         waiter = ThreadWaiter(message)
-        self._join_line(waiter)
-        waiter.wait(timeout)  # released once: admitted, or the actor stopped
-        if self._leave_line(waiter):
+        try:
+            self._join_line(waiter)
+            waiter.wait(timeout)  # released once: admitted, or the actor stopped
+            admitted = self._leave_line(waiter)
+        except BaseException:
+            # A Ctrl-C, most likely in the wait: leave the line, or a later
+            # admission would send the message of a sender told it was
+            # interrupted, and a stop would drop it unrecorded. A message already
+            # admitted stays sent (as when an async sender is cancelled).
+            self._leave_line(waiter)
+            raise
+        if admitted:
             return
         if self._closed:
             raise self._stopped_while_waiting(message)
@@ -316,28 +326,39 @@ class Mailbox:
         return True
 
     def _join_line(self, waiter: Waiter) -> None:
-        """Queue ``waiter`` behind the senders already waiting; admit it if there is room."""
+        """Queue ``waiter`` behind the senders already waiting; admit it if there is room.
+
+        Call it inside the ``try`` whose handler calls `_leave_line`. The
+        admission and the release below run with SIGINT held back on the main
+        thread: a Ctrl-C inside either would leave other senders taken out of
+        the line and never woken (or an admitted message never scheduled).
+        """
         waiters = self._waiter_queue()
         waiters.append(waiter)
         # Re-check after joining: a turn that made room, or a stop that released
         # the line, before our append could not see us.
         if self._closed:
-            self._release_waiters(waiters)
+            with sigint_held_back():
+                self._release_waiters(waiters)
         elif self._room_for_waiters():
-            self._admit_waiters(waiters)
-            # A message admitted here is ours to schedule (a turn in progress
-            # holds the flag and sees it when it ends).
-            if self._scheduled.acquire(False):
-                self._dispatch(self)
+            with sigint_held_back():
+                self._admit_waiters(waiters)
+                # A message admitted here is ours to schedule (a turn in progress
+                # holds the flag and sees it when it ends).
+                if self._scheduled.acquire(False):
+                    self._dispatch(self)
 
     def _leave_line(self, waiter: Waiter) -> bool:
         """Take ``waiter`` out of the line after its wait; True if it was admitted.
 
         Every waiter calls this once its wait ends, however it ends (released,
-        timed out, cancelled), so a waiter is either admitted or gone, never both.
+        timed out, cancelled, interrupted), so a waiter is either admitted or
+        gone, never both. Calling it again, or for a waiter that never joined,
+        changes nothing.
         """
         waiters = self._waiters
-        assert waiters is not None  # (created by _join_line)
+        if waiters is None:
+            return False  # interrupted before it joined
         with waiters.lock:
             if waiter.admitted:
                 return True

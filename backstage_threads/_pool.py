@@ -8,16 +8,16 @@ routers forward with the original sender). Messages sent to the pool actor's
 own ref are routed by the pool actor in its turn.
 
 The routee table is shared between the pool actor (the only writer, in its
-turns) and the senders: a tuple replaced whole under `_Routees._changed`, read
-without a lock. A routee that stops (its supervisor's STOP, say) leaves the
-table; when the last one has gone the pool stops itself. Resizing down takes
-routees out of the table first and stops each once its mailbox is empty, so
-what it already holds is still processed.
+turns) and the senders: a tuple replaced whole (one atomic store), read without
+a lock; senders waiting for the first routees park on `_Routees._changed`. A
+routee that stops (its supervisor's STOP, say) leaves the table; when the last
+one has gone the pool stops itself. Resizing down takes routees out of the
+table first and stops each once its mailbox is empty, so what it already holds
+is still processed.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
@@ -32,6 +32,7 @@ from ._mailbox import DEFAULT_CAPACITY
 from ._overflow import Overflow
 from ._ref import ActorRef
 from ._routing import RoundRobin, Routing
+from ._safe_wait import Notifier
 from ._signals import Terminated
 from ._validate import check_name, check_positive_int, check_timeout
 
@@ -48,24 +49,25 @@ class _Routees:
     """The live routees, shared by a pool actor and its senders."""
 
     def __init__(self) -> None:
-        # Guards replacing `current` and `closed`, and wakes waiting senders.
-        self._changed = threading.Condition()
+        # Wakes senders waiting for routees after `current` or `closed` changed
+        # (a Notifier, not a Condition: a Ctrl-C in the wait must stay one, see
+        # _safe_wait.py). Only the pool actor's turns write the two fields.
+        self._changed = Notifier()
         self.current: tuple[ActorRef[Any], ...] = ()
         self.closed = False
 
     def set(self, routees: tuple[ActorRef[Any], ...], closed: bool = False) -> None:
-        with self._changed:
-            self.current = routees
-            self.closed = closed
-            self._changed.notify_all()
+        self.current = routees
+        self.closed = closed
+        self._changed.notify_all()
 
     def wait(self, timeout: float | None, path: str) -> tuple[ActorRef[Any], ...]:
-        with self._changed:
-            if not self._changed.wait_for(lambda: self.current or self.closed, timeout):
-                raise AskTimeoutError(f"pool {path} had no routee within {timeout} s")
-            if not self.current:
-                raise ActorStoppedError(f"pool {path} has stopped")
-            return self.current
+        if not self._changed.wait_until(lambda: bool(self.current or self.closed), timeout):
+            raise AskTimeoutError(f"pool {path} had no routee within {timeout} s")
+        current = self.current
+        if not current:
+            raise ActorStoppedError(f"pool {path} has stopped")
+        return current
 
 
 @dataclass(frozen=True, slots=True)

@@ -238,14 +238,15 @@ class ActorRef(Generic[M]):
         # Under BLOCK with no room: join the line. Whoever makes room admits
         # the line in order and resolves our waiter's future (see Mailbox).
         waiter = AsyncWaiter(asyncio.get_running_loop(), item)
-        cell._join_line(waiter)
         wait = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
+            cell._join_line(waiter)
             await asyncio.wait_for(waiter.future, wait)
         except TimeoutError:
             pass  # admitted at the deadline, or not: _leave_line decides
         except BaseException:
-            # Cancelled: leave the line (a message already admitted stays sent).
+            # Cancelled (or a Ctrl-C on a loop in the main thread): leave the
+            # line (a message already admitted stays sent).
             cell._leave_line(waiter)
             raise
         if cell._leave_line(waiter):

@@ -74,7 +74,7 @@ from typing import TypeVar
 from ._dispatcher import SAMPLE_EVERY, Runnable, WorkerStatistics
 from ._local import current
 from ._spin import SPIN_SECONDS, yield_cpu
-from ._threads import start_thread
+from ._threads import join_thread, start_thread
 
 __all__ = ["DEFAULT_BUDGET", "Scheduler", "WorkerStatistics"]
 
@@ -470,15 +470,17 @@ class Scheduler:
             for _ in self._workers:
                 self._wake_one()
             for thread in pending:
-                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                alive = join_thread(thread, left)
                 joined.add(thread)
-                if thread.is_alive():
+                if alive:
                     stuck.append(thread.name)
         with self._pool_lock:
             exiting = [t for t in self._exiting if t not in joined]
         for thread in exiting:  # retired spares on their way out
-            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-            if thread.is_alive():
+            if join_thread(
+                thread, None if deadline is None else max(0.0, deadline - time.monotonic())
+            ):
                 stuck.append(thread.name)
         return stuck
 

@@ -33,7 +33,7 @@ from loguru import logger
 from ._errors import ActorSystemClosedError
 from ._status_events import EventHub, StatusFeed, frame
 from ._status_http import REQUEST_TIMEOUT, StatusHandler, load_page
-from ._threads import start_thread
+from ._threads import join_thread, start_thread
 from ._validate import check_positive_int, check_timeout
 
 if TYPE_CHECKING:
@@ -188,7 +188,7 @@ class StatusServer:
                 self._wake_write.send(b"x")
             except OSError:
                 pass
-        self._accepter.join(_remaining(deadline))
+        join_thread(self._accepter, _remaining(deadline))
         with self._lock:
             close_sockets = self._sockets_open and not self._accepter.is_alive()
             if close_sockets:
@@ -203,12 +203,12 @@ class StatusServer:
         grace = 1.0 if deadline is None else min(1.0, _remaining(deadline) or 0.0)
         end = time.monotonic() + grace
         for thread in connections:
-            thread.join(max(0.0, end - time.monotonic()))
+            join_thread(thread, max(0.0, end - time.monotonic()))
         for thread, sock in connections.items():
             if thread.is_alive():
                 _cut(sock)
         for thread in connections:
-            thread.join(_remaining(deadline))
+            join_thread(thread, _remaining(deadline))
         stuck = [t.name for t in (self._accepter, *connections) if t.is_alive()]
         if stuck:
             logger.bind(system=self.system.name).warning(

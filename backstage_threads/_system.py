@@ -29,12 +29,14 @@ from ._pinned import PinnedThread
 from ._ref import ActorRef
 from ._report import report_uncaught
 from ._resources import ResourceRegistry
+from ._safe_wait import Latch
 from ._scheduler import DEFAULT_BUDGET, Scheduler
 from ._statistics import ShutdownReport, SystemStatistics
 from ._status import ServiceStatus, StatusNode
 from ._status_server import serve_status as _serve_status
 from ._subscription import Subscribers, Subscription
 from ._supervision import Failure, SupervisorStrategy
+from ._threads import join_thread
 from ._timers import TimerService
 from ._tree import live_leaves, live_paths, snapshot
 from ._validate import check_positive_int, check_timeout
@@ -120,7 +122,7 @@ class ActorSystem(Spawning):
         self._failure: Failure | None = None
         # Set once with _failure: what later errors name and chain as the cause.
         self._stop_cause: ActorFailedError | None = None
-        self._terminated = threading.Event()
+        self._terminated = Latch()  # (not an Event: see _safe_wait.py)
         self.dead_letters = DeadLetters(dead_letter_history)
         # Failures, dead letters by reason, sampled durations, spawns, stops.
         self._metrics = MetricsRecorder(name, self.dead_letters)
@@ -307,8 +309,7 @@ class ActorSystem(Spawning):
         for thread in pinned:
             thread.close()
         for thread in (*pinned, *exiting):
-            thread.thread.join(_remaining(deadline))
-            if thread.thread.is_alive():
+            if join_thread(thread.thread, _remaining(deadline)):
                 stuck.append(thread.thread.name)
         self._closed = True
         untrack(self)

@@ -18,7 +18,7 @@ from loguru import logger
 
 from ._clock import Clock, MonotonicClock
 from ._local import current
-from ._threads import start_thread
+from ._threads import join_thread, start_thread
 
 __all__ = ["TimerHandle", "TimerService"]
 
@@ -181,5 +181,4 @@ class TimerService:
             # Never started, or a schedule() is about to start it: it will see
             # _stopping and exit at once (joining it now would raise).
             return []
-        thread.join(timeout)
-        return [thread.name] if thread.is_alive() else []
+        return [thread.name] if join_thread(thread, timeout) else []

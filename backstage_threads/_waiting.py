@@ -13,6 +13,8 @@ import threading
 from collections import deque
 from typing import Protocol
 
+from ._safe_wait import acquire
+
 __all__ = ["AsyncWaiter", "ThreadWaiter", "Waiter", "WaiterQueue"]
 
 
@@ -46,7 +48,7 @@ class ThreadWaiter:
 
     def wait(self, timeout: float | None) -> None:
         """Park until released or ``timeout`` seconds (None: no limit) have passed."""
-        self._lock.acquire(timeout=-1 if timeout is None else timeout)
+        acquire(self._lock, timeout)  # (on the main thread, in slices: see _safe_wait)
 
 
 class AsyncWaiter:

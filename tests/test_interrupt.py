@@ -20,9 +20,8 @@ from typing import Any
 
 import pytest
 from script_support import REPO, Finished, Script, write_script
-from support import WAIT
 
-from backstage_threads import Actor, ActorSystem, _app
+from backstage_threads import Actor, ActorSystem
 from backstage_threads._threads import start_thread
 
 EXAMPLES = REPO / "examples"
@@ -404,38 +403,28 @@ def test_a_sigint_during_a_runtime_thread_start_waits_until_the_start_is_done() 
     assert not thread.is_alive()
 
 
-class _HeldStart(Actor[Any]):
-    """Stays Starting until ``release`` is set (its on_start waits for it)."""
+@pytest.mark.usefixtures("default_sigint")
+def test_a_sigint_handled_as_the_start_blocks_it_leaves_sigint_unblocked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A SIGINT that came just before start_thread blocked SIGINT is handled by
+    # pthread_sigmask itself as it returns, after the mask took effect. The old
+    # start lost the previous mask with that interrupt: SIGINT stayed blocked
+    # in the main thread, and no later Ctrl-C reached it.
+    real = signal.pthread_sigmask
 
-    def __init__(self, release: threading.Event) -> None:
-        self.release = release
+    def interrupted_as_it_blocks(how: int, mask: Any) -> set[signal.Signals]:
+        previous = real(how, mask)
+        if how == signal.SIG_BLOCK and signal.SIGINT in mask:
+            raise KeyboardInterrupt  # what the handler does from inside the call
+        return previous
 
-    def on_start(self) -> None:
-        self.release.wait(WAIT)
-
-    def receive(self, message: Any) -> Any:
-        return message
-
-
-def test_ctrl_c_inside_the_wait_for_running_stays_a_keyboard_interrupt() -> None:
-    # The interrupt handler raises KeyboardInterrupt wherever the main thread is,
-    # also inside Condition.wait after it released its lock and before it took
-    # it back; the watcher then released the lock a second time and the user saw
-    # RuntimeError('cannot release un-acquired lock') and exit status 1, not 130.
-    release = threading.Event()
-    with ActorSystem("ctrl-c-wait", workers=1) as system:
-        ref = system.spawn(_HeldStart, release)
-        watcher = _app._StatusWatcher(system)
-        cond = watcher._cond
-
-        def interrupted_wait(timeout: float | None = None) -> bool:
-            cond._release_save()  # type: ignore[attr-defined]  # what wait() does first
-            raise KeyboardInterrupt
-
-        cond.wait = interrupted_wait  # type: ignore[method-assign]
-        try:
-            with pytest.raises(KeyboardInterrupt):
-                watcher.wait_running(ref, WAIT)
-        finally:
-            watcher.close()
-            release.set()
+    monkeypatch.setattr(signal, "pthread_sigmask", interrupted_as_it_blocks)
+    thread = threading.Thread(target=lambda: None, daemon=True)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            start_thread(thread)
+        assert signal.SIGINT not in real(signal.SIG_BLOCK, ())
+    finally:
+        real(signal.SIG_UNBLOCK, {signal.SIGINT})  # (for the tests after a failure)
+    assert not thread.is_alive()  # (never started)

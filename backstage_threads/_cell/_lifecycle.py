@@ -10,7 +10,6 @@ the parent's `SupervisorStrategy` decides.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -27,6 +26,7 @@ from .._errors import (
 )
 from .._local import current
 from .._mailbox import fail_ask
+from .._safe_wait import Latch
 from .._status import SETTABLE, ServiceStatus, StatusNode
 from .._supervision import Failure
 from .._timers import TimerHandle
@@ -78,7 +78,7 @@ class Lifecycle(Watching):
     # Guarded by the system's tree lock; None until the first child.
     _children: dict[str, Lifecycle] | None
     # Created by the first waiter (under the tree lock), set at STOPPED.
-    _stopped_event: threading.Event | None
+    _stopped_event: Latch | None
     # Monotonic times of recent restarts; kept by the parent's strategy.
     _restart_log: list[float] | None
     # Fires if the children take longer than the system allows to stop.
@@ -484,5 +484,5 @@ class Lifecycle(Watching):
                 return True
             event = self._stopped_event
             if event is None:
-                event = self._stopped_event = threading.Event()
+                event = self._stopped_event = Latch()  # (not an Event: see _safe_wait)
         return event.wait(timeout)
