@@ -18,7 +18,7 @@ from ._local import current
 from ._safe_wait import acquire
 from ._spin import SPIN_SECONDS, yield_cpu
 
-__all__ = ["Ask", "LoopReply", "Reply", "ReplyTarget", "settle_error", "settle_result"]
+__all__ = ["Ask", "LoopReply", "Reply", "ReplyTarget", "fail_ask", "settle_error", "settle_result"]
 
 
 class ReplyTarget(Protocol):
@@ -142,3 +142,11 @@ class LoopReply:
 
     def set_exception(self, exception: BaseException | None, /) -> None:
         self._call(self.future.set_exception, exception)
+
+
+def fail_ask(message: object, error: BaseException) -> object:
+    """If ``message`` is an ask, fail its reply; return the payload to record."""
+    if type(message) is Ask:
+        settle_error(message.reply, error)
+        return message.message
+    return message

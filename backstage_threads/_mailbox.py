@@ -53,7 +53,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ._envelope import Ask, settle_error
 from ._errors import ActorStoppedError, MailboxFullError, SendTimeoutError
 from ._local import TurnOwner, current
 from ._overflow import Overflow
@@ -339,7 +338,7 @@ class Mailbox:
         # the line, before our append could not see us.
         if self._closed:
             with sigint_held_back():
-                self._release_waiters(waiters)
+                waiters.release_all()
         elif self._room_for_waiters():
             with sigint_held_back():
                 self._admit_waiters(waiters)
@@ -465,16 +464,6 @@ class Mailbox:
             waiter.release()
 
     @staticmethod
-    def _release_waiters(waiters: WaiterQueue) -> None:
-        # After a stop: every waiter wakes, finds itself not admitted, and raises.
-        released: list[Waiter] = []
-        with waiters.lock:
-            while waiters:
-                released.append(waiters.popleft())
-        for waiter in released:
-            waiter.release()
-
-    @staticmethod
     def _unmute_all(muted: deque[MutedSender]) -> None:
         while True:
             try:
@@ -497,7 +486,7 @@ class Mailbox:
     def _release_everyone(self) -> None:
         """Wake blocked senders and unmute muted ones (after the actor stopped)."""
         if self._waiters:
-            self._release_waiters(self._waiters)
+            self._waiters.release_all()
         if self._muted:
             self._unmute_all(self._muted)
 
@@ -505,11 +494,3 @@ class Mailbox:
         """How many messages are waiting (queued plus spilled); a snapshot."""
         spill = self._spill
         return len(self._queue) + (len(spill) if spill else 0)
-
-
-def fail_ask(message: object, error: BaseException) -> object:
-    """If ``message`` is an ask, fail its reply; return the payload to record."""
-    if type(message) is Ask:
-        settle_error(message.reply, error)
-        return message.message
-    return message

@@ -297,10 +297,8 @@ class Scheduler:
                 found = self._find_work(worker, look_outside)
                 look_outside = False
                 if found is None:
-                    # Out of work: publish before spinning, so statistics read
-                    # right after the last reply are already exact. (The slot
-                    # still names the last cell run: nothing reads it between
-                    # turns on a worker, and it is cleared before any wait.)
+                    # Out of work: publish before spinning, so statistics read right
+                    # after the last reply are exact; clear the slot (see Runnable).
                     slot.cell = None
                     worker.turns = turns
                     worker.messages = messages

@@ -94,3 +94,12 @@ class WaiterQueue(deque[Waiter]):
         # flag. Held for one pass of admissions (at most one per free place) or
         # one removal; never while calling out (waiters are released after it).
         self.lock = threading.Lock()
+
+    def release_all(self) -> None:
+        """After a stop: every waiter wakes, finds itself not admitted, and raises."""
+        released: list[Waiter] = []
+        with self.lock:
+            while self:
+                released.append(self.popleft())
+        for waiter in released:
+            waiter.release()

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from .. import _log
 from .._actor import Actor
+from .._envelope import fail_ask
 from .._errors import (
     ActorFailedError,
     ActorInitializationError,
@@ -25,7 +26,6 @@ from .._errors import (
     DuplicateNameError,
 )
 from .._local import current
-from .._mailbox import fail_ask
 from .._safe_wait import Latch
 from .._status import SETTABLE, ServiceStatus, StatusNode
 from .._supervision import Failure

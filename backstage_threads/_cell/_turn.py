@@ -23,10 +23,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._actor import Actor, ActorContext, SpawnSpec
-from .._envelope import Ask, settle_error, settle_result
+from .._envelope import Ask, fail_ask, settle_error, settle_result
 from .._errors import ActorStoppedError, ActorSystemClosedError
 from .._factory import Factory, actor_factory
-from .._mailbox import fail_ask
 from .._overflow import Overflow
 from .._ref import ActorRef
 from .._request import Adapted
