@@ -170,7 +170,7 @@ class Family(HostState):
         for child in children:
             try:
                 child.handle.control.remote(Stop(reason))
-                calls[child.handle.until_stopped.remote()] = child
+                calls[child.handle.until_stopped.remote(self.spec.child_stop_timeout)] = child
             except Exception:  # noqa: BLE001 - already gone
                 pass
         finished: list[Any] = []
