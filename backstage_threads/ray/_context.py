@@ -83,6 +83,7 @@ class ContextHost(Protocol):
         capacity: int | None,
         overflow: Overflow,
         options: dict[str, Any],
+        pinned: bool = ...,
     ) -> RayActorRef[Any]: ...
     def request_stop(self, reason: str | None) -> None: ...
     def set_status(self, status: ServiceStatus) -> None: ...
@@ -157,13 +158,14 @@ class RayContext(ActorContext):
     ) -> RayActorRef[Any]:
         """Start a child actor in its own Ray actor, owned by this one.
 
-        As `ActorContext.spawn`; ``pinned`` is accepted and means nothing here
-        (every Ray-hosted actor has a thread of its own), and ``ray_options``
-        are passed to Ray's ``.options()`` (resources, scheduling strategy).
+        As `ActorContext.spawn`; ``pinned`` runs every turn on the child host's
+        own thread (unpinned, an ask to an idle actor runs on the thread that
+        brought it), and ``ray_options`` are passed to Ray's ``.options()``
+        (resources, scheduling strategy).
         """
         build = actor_factory(factory, args, kwargs)
         capacity, options = check_spawn(name, capacity, overflow, pinned, ray_options)
-        return self._host.spawn(build, name, capacity, overflow, options)
+        return self._host.spawn(build, name, capacity, overflow, options, pinned)
 
     def stop(self, child: ActorRef[Any] | None = None) -> None:
         """Stop this actor (or one of its children) after the message in hand."""

@@ -118,6 +118,7 @@ class Family(HostState):
         capacity: int | None,
         overflow: Overflow,
         options: dict[str, Any],
+        pinned: bool = False,
     ) -> RayActorRef[Any]:
         spec = self.spec
         ray_options = {"max_restarts": -1, "max_task_retries": 0, **options}
@@ -133,7 +134,7 @@ class Family(HostState):
                 path = f"{spec.path}/{name}"
                 child_spec = HostSpec(
                     spec.namespace, spec.system, path, factory, capacity, overflow, self.ref,
-                    spec.child_stop_timeout,
+                    spec.child_stop_timeout, pinned=pinned,
                 )  # fmt: skip
                 try:
                     handle = self.host_actor.options(

@@ -195,6 +195,8 @@ class Host(Turns, Family):
     def _ask(self, message: object, timeout: float | None, placed: Callable[[], None]) -> Any:
         deadline = None if timeout is None else time.monotonic() + timeout
         reply: Future[Any] = Future()
+        if self.run_now(Letter(message, reply), placed):
+            return reply.result()  # the reply, set by the receive that just ran here
         outcome, evicted = self.mailbox.offer(Letter(message, reply), timeout, placed=placed)
         if evicted is not None:
             self.drop(evicted, EVICTED, self._full_error())

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
@@ -98,6 +99,11 @@ def settle(reply: Future[Any] | None, value: object, error: BaseException | None
 class HostMailbox:
     """Letters and control items of one hosted actor.
 
+    Turns. At most one thread runs a turn of the actor at a time (``_busy``,
+    set and cleared under the lock, so each turn happens-after the previous
+    one): the turn thread between `take` and `release`, or a caller between
+    `claim` and `release`.
+
     Thread safety: every method may be called from any thread; `take` is
     meant for the turn thread alone.
     """
@@ -105,13 +111,19 @@ class HostMailbox:
     def __init__(self, capacity: int | None, overflow: Overflow) -> None:
         self.capacity = capacity
         self.overflow = overflow
-        # Guards _queue, _control, _waiters, _closed and every _Waiter's outcome
-        # and settled; the turn thread waits on it.
+        # Guards _queue, _control, _waiters, _closed, _busy, _turns and every
+        # _Waiter's outcome and settled; the turn thread (only) waits on it.
         self._cond = threading.Condition(threading.Lock())
         self._queue: deque[Letter] = deque()
         self._control: deque[object] = deque()
         self._waiters: deque[_Waiter] = deque()
         self._closed = False
+        # Invariant: _busy while a thread runs a turn (a hook or a control item);
+        # it starts True: the turn thread's first turn builds the actor.
+        self._busy = True
+        self._blocked = False  # the turn thread waits for _busy to clear
+        self._turns = 0  # turns ended so far: a change restarts take's idle clock
+        self._ended = time.monotonic()  # when the last turn ended
 
     @property
     def depth(self) -> int:
@@ -190,19 +202,37 @@ class HostMailbox:
             self._control.append(item)
             self._cond.notify()
 
-    def take(self, letters: bool, timeout: float | None) -> Taken | None:
-        """Wait up to ``timeout`` for a control item (or, if ``letters``, a letter).
+    def take(self, plan: Callable[[], tuple[bool, float]]) -> Taken | None:
+        """Begin a turn of the turn thread: wait for a control item or a letter.
 
-        Returns None on timeout. Taking a letter admits BLOCK waiters into the
-        room it made, in order.
+        ``plan()`` answers, while no turn runs, whether letters may be taken
+        now (the actor runs) and how many idle seconds end the wait; it is
+        asked again after each turn a caller ran meanwhile, which also
+        restarts the idle clock. Returns the item, or None once idle that
+        long; either way the caller now holds the turn and must `release` it.
+        Taking a letter admits BLOCK waiters into the room it made, in order.
         """
         with self._cond:
-            if not self._control and not (letters and self._queue):
-                self._cond.wait(timeout)
+            seen = -1
+            while True:
+                if self._busy:  # a caller runs a turn; its release wakes us
+                    self._blocked = True
+                    self._cond.wait()
+                    self._blocked = False
+                    continue
+                letters, idle = plan()
+                if self._control or (letters and self._queue):
+                    break
+                if seen != self._turns:  # the idle clock starts at the last turn's end
+                    deadline, seen = self._ended + idle, self._turns
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self._busy = True
+                    return None
+                self._cond.wait(left)
+            self._busy = True
             if self._control:
                 return Taken(control=self._control.popleft())
-            if not (letters and self._queue):
-                return None
             taken = Taken(letter=self._queue.popleft())
             while self._waiters and not self._full():
                 waiter = self._waiters.popleft()
@@ -212,6 +242,34 @@ class HostMailbox:
         for waiter in taken.admitted:
             waiter.woken.set()
         return taken
+
+    def claim(self) -> bool:
+        """Begin a turn on the calling thread if none runs and nothing is queued.
+
+        The caller then runs one letter of its own at once (a caller-runs
+        turn) and must `release` the turn. False: a turn runs, or something
+        waits before this letter, or the mailbox is closed.
+        """
+        with self._cond:
+            if self._busy or self._closed or self._control or self._queue:
+                return False
+            self._busy = True
+            return True
+
+    def release(self) -> None:
+        """End the current turn (the turn thread's or a caller's).
+
+        Wakes the turn thread only if it waits for this turn to end: waking it
+        after every caller-runs turn cost it the GIL, and the asker a few
+        percent of the round trip; an idle turn thread finds out at the end of
+        its wait that turns ran meanwhile (``_turns``) and waits on.
+        """
+        with self._cond:
+            self._busy = False
+            self._turns += 1
+            self._ended = time.monotonic()
+            if self._blocked:
+                self._cond.notify()
 
     def close(self) -> list[Letter]:
         """Refuse every later offer; return what was queued and waiting, in order."""
