@@ -13,7 +13,9 @@ what a context needs (the `Host` of ``_host.py``, above this module, satisfies
 it), as the thread backend's cell knows its system only as a `CellHost`.
 
 Thread safety: as for `ActorContext`, call it from the actor's own hooks (the
-host's turn thread); the refs it hands out work from any thread and process.
+host runs them one turn at a time, on its turn thread or, for an ask to an
+idle actor, on the Ray thread that brought it); the refs it hands out work
+from any thread and process.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class ChildEntry(Protocol):
 class ContextHost(Protocol):
     """What `RayContext` needs of the host it belongs to."""
 
-    receive_timeout: float | None  # set by the context, read by the turn thread
+    receive_timeout: float | None  # set by the context, read between turns
 
     @property
     def spec(self) -> HostSpec: ...

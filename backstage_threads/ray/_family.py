@@ -25,8 +25,10 @@ error's when the Ray actor is dead), except that an `ActorUnavailableError`
 that the supervisor restarts is not a termination, as a restart is not.
 
 Thread safety: ``_family_lock`` guards ``children`` and ``watches``; every
-other step runs on the turn thread, except `spawn`, which may also run on the
-control loop (spawns from the driver).
+other step runs in a turn of the actor (control items on the turn thread; a
+``receive`` that spawns or watches may run on a Ray thread, in a caller-runs
+turn, ``_turns.py``), except `spawn`, which may also run on a thread of the
+host's query group (spawns from the driver).
 """
 
 from __future__ import annotations

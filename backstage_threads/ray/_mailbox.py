@@ -6,11 +6,12 @@ had from Ray options. The hosting Ray actor is a *threaded* actor: each of its
 enqueue calls runs on one of the host's Ray threads and returns as soon as the
 letter has its place (a BLOCK sender's call waits, on its thread, for room), so
 senders in any processes reach this one queue; one plain thread of the host
-(the turn thread) takes letters out and runs ``receive``, one at a time.
+(the turn thread) takes letters out and runs ``receive``, one at a time (an
+ask to an idle actor may run its turn on its own thread instead, `claim`).
 
-Threads touching the queue: the host's Ray threads (offers, control items),
-Ray's I/O thread and timer threads (forced deliveries, control items) and the
-turn thread (takes). One ``threading.Condition`` guards everything below; no
+Threads touching the queue: the host's Ray threads (offers, control items,
+claims), Ray's I/O thread and timer threads (forced deliveries, control items)
+and the turn thread (takes). One ``threading.Condition`` guards everything below; no
 user code and no Ray call runs while it is held. A BLOCK waiter waits on an
 `Event` of its own, not on that condition, so that a take wakes exactly the
 waiters it admitted.
