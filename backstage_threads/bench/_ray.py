@@ -1,11 +1,14 @@
 """The Ray backend measured against plain Ray actor calls in the same run (``--ray``).
 
 Imported only when ``--ray`` is given: the default bench needs no Ray. Both
-sides run on the same local cluster, one after the other, with the same
-actor work (add a number to a counter), so the ratio is what our layer costs
-(or saves) on top of Ray:
+sides run on the same local cluster with the same actor work (add a number to
+a counter), so the ratio is what our layer costs (or saves) on top of Ray:
 
-* ask round trip: ``ref.ask(1)`` against ``ray.get(actor.add.remote(1))``;
+* ask round trip: ``ref.ask(0)`` against ``ray.get(actor.add.remote(0))``,
+  in `ASK_ROUNDS` rounds that alternate between the two sides (the median
+  round of each): this machine is shared and a freshly started cluster is
+  busier in its first seconds, so measuring one side after the other once
+  put 1.0x to 1.5x between runs of the same code;
 * tell throughput: ``ref.tell(1)`` to an unbounded mailbox (our tells are
   batched into one Ray call while the previous one is being submitted,
   ``ray/_outbox.py``) against ``actor.add.remote(1)`` fire-and-forget calls,
@@ -32,6 +35,8 @@ __all__ = ["ray_rows"]
 
 #: The round trip the issue allows our ask on top of a raw Ray call (1.2x).
 ASK_RATIO = 1.2
+#: Rounds of asks per side, alternating ours and raw Ray's.
+ASK_ROUNDS = 10
 
 
 class _Counter(Actor[int]):
@@ -54,53 +59,71 @@ class _Plain:
         return self.total
 
 
-def _asks_per_second(ask: Callable[[], object], n: int) -> float:
-    """The median of 5 rounds of ``n // 5`` asks, as microseconds per ask."""
-    rounds = []
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(max(1, n // 5)):
-            ask()
-        rounds.append((time.perf_counter() - start) / max(1, n // 5) * 1e6)
-    return statistics.median(rounds)
+def _ask_round_trips(
+    ours: Callable[[], object], raw: Callable[[], object], n: int
+) -> tuple[float, float]:
+    """Microseconds per ask of each side: the median of `ASK_ROUNDS` rounds of
+    ``n // ASK_ROUNDS`` asks each, the sides taking turns round by round."""
+    each = max(1, n // ASK_ROUNDS)
+    rounds: tuple[list[float], list[float]] = ([], [])
+    for _ in range(ASK_ROUNDS):
+        for ask, times in zip((ours, raw), rounds, strict=True):
+            start = time.perf_counter()
+            for _ in range(each):
+                ask()
+            times.append((time.perf_counter() - start) / each * 1e6)
+    return statistics.median(rounds[0]), statistics.median(rounds[1])
 
 
-def _ours(n_asks: int, n_tells: int) -> tuple[float, float, float]:
-    with RaySystem(f"bench-{os.getpid()}") as system:
-        ref = system.spawn(_Counter, capacity=None)
-        for _ in range(20):
-            ref.ask(0, timeout=WAIT)  # warm: the host's process and its path
-        ask_us = _asks_per_second(lambda: ref.ask(0, timeout=WAIT), n_asks)
-        start = time.perf_counter()
-        for _ in range(n_tells):
-            ref.tell(1)
-        check(ref.ask(0, timeout=WAIT) == n_tells, "ours: every tell counted")
-        tells = n_tells / (time.perf_counter() - start)
-        bounded = system.spawn(_Counter, capacity=1000, overflow=Overflow.BLOCK)
-        bounded.ask(0, timeout=WAIT)
-        few = max(1, n_tells // 10)
-        start = time.perf_counter()
-        for _ in range(few):
-            bounded.tell(1, timeout=WAIT)
-        check(bounded.ask(0, timeout=WAIT) == few, "ours: every BLOCK tell counted")
-        block = few / (time.perf_counter() - start)
-    return ask_us, tells, block
+def _ours(system: RaySystem, n_tells: int) -> tuple[float, float]:
+    """Tells per second to an unbounded mailbox, then under BLOCK."""
+    ref = system.spawn(_Counter, capacity=None)
+    ref.ask(0, timeout=WAIT)
+    start = time.perf_counter()
+    for _ in range(n_tells):
+        ref.tell(1)
+    check(ref.ask(0, timeout=WAIT) == n_tells, "ours: every tell counted")
+    tells = n_tells / (time.perf_counter() - start)
+    bounded = system.spawn(_Counter, capacity=1000, overflow=Overflow.BLOCK)
+    bounded.ask(0, timeout=WAIT)
+    few = max(1, n_tells // 10)
+    start = time.perf_counter()
+    for _ in range(few):
+        bounded.tell(1, timeout=WAIT)
+    check(bounded.ask(0, timeout=WAIT) == few, "ours: every BLOCK tell counted")
+    block = few / (time.perf_counter() - start)
+    return tells, block
 
 
-def _raw(n_asks: int, n_tells: int) -> tuple[float, float]:
+def _raw(n_tells: int) -> float:
+    """Fire-and-forget calls per second to a plain Ray actor."""
     plain: Any = ray.remote(_Plain).remote()
     try:
-        for _ in range(20):
-            ray.get(plain.add.remote(0), timeout=WAIT)
-        ask_us = _asks_per_second(lambda: ray.get(plain.add.remote(0), timeout=WAIT), n_asks)
+        ray.get(plain.add.remote(0), timeout=WAIT)
         start = time.perf_counter()
         for _ in range(n_tells):
             plain.add.remote(1)
         check(ray.get(plain.add.remote(0), timeout=WAIT) == n_tells, "raw: every call counted")
-        tells = n_tells / (time.perf_counter() - start)
+        return n_tells / (time.perf_counter() - start)
     finally:
         ray.kill(plain)
-    return ask_us, tells
+
+
+def _asks(system: RaySystem, n_asks: int) -> tuple[float, float]:
+    """Ask round trips of ours and of a plain Ray actor, in alternating rounds."""
+    ref = system.spawn(_Counter, capacity=None)
+    plain: Any = ray.remote(_Plain).remote()
+    try:
+        for _ in range(20):  # warm: each side's process and its path
+            ref.ask(0, timeout=WAIT)
+            ray.get(plain.add.remote(0), timeout=WAIT)
+        return _ask_round_trips(
+            lambda: ref.ask(0, timeout=WAIT),
+            lambda: ray.get(plain.add.remote(0), timeout=WAIT),
+            n_asks,
+        )
+    finally:
+        ray.kill(plain)
 
 
 def ray_rows(config: Config) -> list[Row]:
@@ -111,15 +134,17 @@ def ray_rows(config: Config) -> list[Row]:
     if started:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        ask_us, tells, block = _ours(n_asks, n_tells)
-        raw_ask_us, raw_tells = _raw(n_asks, n_tells)
+        with RaySystem(f"bench-{os.getpid()}") as system:
+            ask_us, raw_ask_us = _asks(system, n_asks)
+            tells, block = _ours(system, n_tells)
+        raw_tells = _raw(n_tells)
     finally:
         if started:
             ray.shutdown()
     return [
         Row(
             "ray",
-            f"ask round trip, {n_asks:,} asks (peer column: raw Ray actor call)",
+            f"ask round trip, {n_asks:,} asks a side (peer column: raw Ray actor call)",
             "us",
             ask_us,
             raw_ask_us,

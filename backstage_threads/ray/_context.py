@@ -13,7 +13,9 @@ what a context needs (the `Host` of ``_host.py``, above this module, satisfies
 it), as the thread backend's cell knows its system only as a `CellHost`.
 
 Thread safety: as for `ActorContext`, call it from the actor's own hooks (the
-host's turn thread); the refs it hands out work from any thread and process.
+host runs them one turn at a time, on its turn thread or, for an ask to an
+idle actor, on the Ray thread that brought it); the refs it hands out work
+from any thread and process.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class ChildEntry(Protocol):
 class ContextHost(Protocol):
     """What `RayContext` needs of the host it belongs to."""
 
-    receive_timeout: float | None  # set by the context, read by the turn thread
+    receive_timeout: float | None  # set by the context, read between turns
 
     @property
     def spec(self) -> HostSpec: ...
@@ -83,6 +85,7 @@ class ContextHost(Protocol):
         capacity: int | None,
         overflow: Overflow,
         options: dict[str, Any],
+        pinned: bool = ...,
     ) -> RayActorRef[Any]: ...
     def request_stop(self, reason: str | None) -> None: ...
     def set_status(self, status: ServiceStatus) -> None: ...
@@ -157,13 +160,14 @@ class RayContext(ActorContext):
     ) -> RayActorRef[Any]:
         """Start a child actor in its own Ray actor, owned by this one.
 
-        As `ActorContext.spawn`; ``pinned`` is accepted and means nothing here
-        (every Ray-hosted actor has a thread of its own), and ``ray_options``
-        are passed to Ray's ``.options()`` (resources, scheduling strategy).
+        As `ActorContext.spawn`; ``pinned`` runs every turn on the child host's
+        own thread (unpinned, an ask to an idle actor runs on the thread that
+        brought it), and ``ray_options`` are passed to Ray's ``.options()``
+        (resources, scheduling strategy).
         """
         build = actor_factory(factory, args, kwargs)
         capacity, options = check_spawn(name, capacity, overflow, pinned, ray_options)
-        return self._host.spawn(build, name, capacity, overflow, options)
+        return self._host.spawn(build, name, capacity, overflow, options, pinned)
 
     def stop(self, child: ActorRef[Any] | None = None) -> None:
         """Stop this actor (or one of its children) after the message in hand."""

@@ -7,8 +7,9 @@ from its parent, whose end says how the child ended: a stop reason (it stopped;
 the parent removes it and kills its idle Ray actor) or a Ray error. An
 `ActorUnavailableError` means its process died and Ray is re-creating it: that
 is a failure of the child (hook ``"process"``) for the parent's strategy, and
-the parent records the lost mailbox as a `LostMailbox` dead letter. An
-`ActorDiedError` means it is gone for good (no restart possible).
+the parent records the lost mailbox as a `LostMailbox` dead letter, then polls
+again once the child is back (one death, one failure). An `ActorDiedError`
+means it is gone for good (no restart possible).
 
 Supervision is the thread backend's own: the parent's ``on_child_failure``
 (by default its `SupervisorStrategy`'s ``handle``, with the decider, scope,
@@ -21,12 +22,15 @@ RESUME then builds a new instance, as for a failed factory.
 Death watch: ``context.watch(ref)`` holds one ``until_stopped`` call to the
 target; its end delivers `Terminated` (with the stop reason, or the Ray
 error's when the Ray actor is dead), except that an `ActorUnavailableError`
-(the process died, a restart is under way) re-arms the call: a process death
-that the supervisor restarts is not a termination, as a restart is not.
+(the process died, a restart is under way) re-arms the call once the actor is
+back (`_when_back`): a process death that the supervisor restarts is not a
+termination, as a restart is not.
 
 Thread safety: ``_family_lock`` guards ``children`` and ``watches``; every
-other step runs on the turn thread, except `spawn`, which may also run on the
-control loop (spawns from the driver).
+other step runs in a turn of the actor (control items on the turn thread; a
+``receive`` that spawns or watches may run on a Ray thread, in a caller-runs
+turn, ``_turns.py``), except `spawn`, which may also run on a thread of the
+host's query group (spawns from the driver).
 """
 
 from __future__ import annotations
@@ -118,6 +122,7 @@ class Family(HostState):
         capacity: int | None,
         overflow: Overflow,
         options: dict[str, Any],
+        pinned: bool = False,
     ) -> RayActorRef[Any]:
         spec = self.spec
         ray_options = {"max_restarts": -1, "max_task_retries": 0, **options}
@@ -133,7 +138,7 @@ class Family(HostState):
                 path = f"{spec.path}/{name}"
                 child_spec = HostSpec(
                     spec.namespace, spec.system, path, factory, capacity, overflow, self.ref,
-                    spec.child_stop_timeout,
+                    spec.child_stop_timeout, pinned=pinned,
                 )  # fmt: skip
                 try:
                     handle = self.host_actor.options(
@@ -161,6 +166,30 @@ class Family(HostState):
             lambda done: self.mailbox.control(ChildGone(name, actor_id, _outcome(done)))
         )
 
+    def _when_back(
+        self, handle: Any, then: Callable[[], None], gone: Callable[[object], object]
+    ) -> None:
+        """Run ``then`` (a turn's control item) once a restarting actor is alive again.
+
+        After a process death Ray restarts the actor, and with
+        ``max_task_retries=0`` a call made meanwhile fails at once ("the actor
+        is restarting", Ray's PR 22818): a poll armed again at once failed so,
+        again and again until the restart was done, and each failure counted
+        as one more death of the child (seen: two restarts for one lost node).
+        ``describe`` (idempotent, never waits) with retries is instead queued
+        by Ray until the actor is alive; if it never will be, ``gone`` makes
+        the control item for the error.
+        """
+
+        def back(done: Any) -> None:
+            error = done.exception()
+            self.mailbox.control(then if error is None else gone(error))
+
+        try:
+            handle.describe.options(max_task_retries=-1).remote().future().add_done_callback(back)
+        except Exception as error:  # noqa: BLE001 - Ray refused the call: the actor is gone
+            self.mailbox.control(gone(error))
+
     def stop_children(self, reason: str) -> None:
         """Stop every child and wait for them (at most ``child_stop_timeout``)."""
         with self._family_lock:
@@ -170,7 +199,7 @@ class Family(HostState):
         for child in children:
             try:
                 child.handle.control.remote(Stop(reason))
-                calls[child.handle.until_stopped.remote()] = child
+                calls[child.handle.until_stopped.remote(self.spec.child_stop_timeout)] = child
             except Exception:  # noqa: BLE001 - already gone
                 pass
         finished: list[Any] = []
@@ -229,7 +258,12 @@ class Family(HostState):
                 "actor process died: the message in hand and the queued messages were lost",
             )
             self._supervise(Failure(child.supervised, error, None, "process"), child)
-            self._poll(gone.name, child)
+            name, actor_id = gone.name, gone.actor_id
+            self._when_back(
+                child.handle,
+                lambda: self._poll(name, child),
+                lambda error: ChildGone(name, actor_id, error),
+            )
         else:
             self._release(child.handle)
 
@@ -267,6 +301,12 @@ class Family(HostState):
             lambda done: self.mailbox.control(WatchFired(key, _outcome(done)))
         )
 
+    def _rearm_watch(self, key: str) -> None:
+        with self._family_lock:
+            target = self.watches.get(key)
+        if target is not None:  # (not unwatched meanwhile)
+            self._arm_watch(key, target)
+
     def unwatch(self, ref: RayActorRef[Any]) -> None:
         with self._family_lock:
             self.watches.pop(ref._handle._actor_id.hex(), None)
@@ -287,7 +327,12 @@ class Family(HostState):
         if ref is None:
             target = self.watches.get(fired.actor_id)
             if target is not None:
-                self._arm_watch(fired.actor_id, target)
+                key = fired.actor_id
+                self._when_back(
+                    target._handle,
+                    lambda: self._rearm_watch(key),
+                    lambda error: WatchFired(key, error),
+                )
             return
         outcome = fired.outcome
         reason = outcome if isinstance(outcome, str) else f"its Ray actor died ({outcome})"

@@ -15,7 +15,6 @@ system shut down), and the office keeps what it got until the driver drains it.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections import deque
 from typing import Any
@@ -78,58 +77,33 @@ class Forwarder:
 class OfficeQueue:
     """The office's queue of dead letters waiting for the driver to drain them.
 
-    Thread safety: `add` from any thread; `drain` on the office host's loop.
+    Thread safety: `add` and `fail` from any thread; `drain` on a thread of the
+    office host's ``office`` group (the driver's one long-poll).
     """
 
     def __init__(self) -> None:
-        # Guards _items and _waiters.
-        self._lock = threading.Lock()
+        # Guards _items and failure; a drain waits on it.
+        self._cond = threading.Condition(threading.Lock())
         self._items: deque[Item] = deque()
-        self._waiters: list[asyncio.Future[None]] = []
         self.failure: tuple[str, Exception, object, str] | None = None
 
     def add(self, items: list[Item]) -> None:
         """Append letters and wake the driver's drain."""
-        with self._lock:
+        with self._cond:
             self._items.extend(items)
-            waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            _wake(waiter)
+            self._cond.notify_all()
 
     def fail(self, path: str, error: Exception, message: object, hook: str) -> None:
         """Record the failure that escalated to the top (the first one wins)."""
-        with self._lock:
+        with self._cond:
             if self.failure is None:
                 self.failure = (path, error, message, hook)
-            waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            _wake(waiter)
+            self._cond.notify_all()
 
-    async def drain(self, wait: float) -> tuple[list[Item], Any]:
+    def drain(self, wait: float) -> tuple[list[Item], Any]:
         """Everything queued (waiting up to ``wait`` s for something), and the failure."""
-        with self._lock:
-            if not self._items and self.failure is None:
-                waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-                self._waiters.append(waiter)
-            else:
-                waiter = None  # type: ignore[assignment]
-        if waiter is not None:
-            try:
-                await asyncio.wait_for(waiter, wait)
-            except TimeoutError:
-                pass
-        with self._lock:
+        with self._cond:
+            self._cond.wait_for(lambda: self._items or self.failure is not None, wait)
             items = list(self._items)
             self._items.clear()
             return items, self.failure
-
-
-def _wake(waiter: asyncio.Future[None]) -> None:
-    def _set() -> None:
-        if not waiter.done():
-            waiter.set_result(None)
-
-    try:
-        waiter.get_loop().call_soon_threadsafe(_set)
-    except RuntimeError:
-        pass

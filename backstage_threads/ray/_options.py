@@ -19,8 +19,7 @@ def check_spawn(
 ) -> tuple[int | None, dict[str, Any]]:
     """Check spawn's options; return the capacity and the Ray options.
 
-    Spawn's own options are checked as on threads (``pinned`` means nothing on
-    Ray, but a bad value is still an error).
+    Spawn's own options are checked as on threads.
     """
     capacity = check_spawn_options(name, capacity, overflow, pinned)
     if ray_options is None:

@@ -1,12 +1,15 @@
 """Per-sender order across Ray: put each sender's calls back in the order it made them.
 
-Ray runs the calls to an async actor in no guaranteed order ("async or threaded
-actors do not guarantee task execution order", Ray's docs), and we measured
-two fire-and-forget tells from one thread arriving swapped. The thread backend
+Ray runs the calls to a threaded actor in no guaranteed order ("async or threaded
+actors do not guarantee task execution order", Ray's docs): two calls that
+arrive together run on two of the host's threads, and either may reach the
+mailbox first (we measured two fire-and-forget tells from one thread arriving
+swapped). The thread backend
 promises that each sender's messages arrive in the order sent, so every
 `RayActorRef` numbers its calls: ``(sender, seq)``, where ``sender`` is a random
 id of that ref object in that process and ``seq`` counts from 0 (a lock in the
-ref keeps numbering and submitting together). The host lets call ``seq`` of a
+ref keeps numbering and submitting together; both travel in the call's header,
+``_wire.py``). The host lets call ``seq`` of a
 sender take its place in the mailbox only after ``seq - 1`` took its place (was
 queued, dropped or joined the BLOCK line), so per-sender order holds through
 every overflow policy.
@@ -17,13 +20,20 @@ taken out of order). That only happens if a call is lost on the way, which Ray
 reports to its sender. The table of senders is bounded (``MAX_SENDERS``, oldest
 forgotten first); a forgotten sender's next call waits out one gap.
 
-Thread safety: `turn` and `placed` run on the host's default event loop (the
-tell and ask coroutines), one thread; no lock is needed.
+A call waiting for its turn holds one of the host's letter threads. It waits
+for a call that Ray already ran or is about to run on another thread, so the
+wait is short; it could only last the whole gap if every letter thread of the
+host waited so at once while the predecessors stood in Ray's queue behind them
+(as many reordered senders at one moment as the host has letter threads).
+
+Thread safety: `turn` and `placed` run on the host's letter threads, any number
+at once; ``_lock`` guards the tables, and each waiting call waits on an `Event`
+of its own, set by the call before it.
 """
 
 from __future__ import annotations
 
-import asyncio
+import threading
 from collections import OrderedDict
 
 __all__ = ["GAP_WAIT", "Sequencer"]
@@ -38,30 +48,31 @@ class Sequencer:
     """The next expected ``seq`` of each sender, and the calls waiting for their turn."""
 
     def __init__(self) -> None:
-        self._next: OrderedDict[str, int] = OrderedDict()
-        self._waiting: dict[tuple[str, int], asyncio.Future[None]] = {}
+        # Guards _next and _waiting.
+        self._lock = threading.Lock()
+        self._next: OrderedDict[bytes, int] = OrderedDict()
+        self._waiting: dict[tuple[bytes, int], threading.Event] = {}
 
-    async def turn(self, sender: str, seq: int) -> None:
+    def turn(self, sender: bytes, seq: int) -> None:
         """Return when call ``seq`` of ``sender`` may take its place."""
-        expected = self._next.get(sender, 0)
-        if seq <= expected:
-            return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting[(sender, seq)] = waiter
+        with self._lock:
+            if seq <= self._next.get(sender, 0):
+                return
+            waiter = self._waiting[(sender, seq)] = threading.Event()
         try:
-            await asyncio.wait_for(waiter, GAP_WAIT)
-        except TimeoutError:
-            pass  # the predecessor is lost on the way: go ahead
+            waiter.wait(GAP_WAIT)  # False: the predecessor is lost on the way: go ahead
         finally:
-            self._waiting.pop((sender, seq), None)
+            with self._lock:
+                self._waiting.pop((sender, seq), None)
 
-    def placed(self, sender: str, seq: int) -> None:
+    def placed(self, sender: bytes, seq: int) -> None:
         """Call ``seq`` took its place: let ``seq + 1`` go."""
-        following = max(self._next.get(sender, 0), seq + 1)
-        self._next[sender] = following
-        self._next.move_to_end(sender)
-        if len(self._next) > MAX_SENDERS:
-            self._next.popitem(last=False)
-        waiter = self._waiting.get((sender, following))
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        with self._lock:
+            following = max(self._next.get(sender, 0), seq + 1)
+            self._next[sender] = following
+            self._next.move_to_end(sender)
+            if len(self._next) > MAX_SENDERS:
+                self._next.popitem(last=False)
+            waiter = self._waiting.get((sender, following))
+        if waiter is not None:
+            waiter.set()

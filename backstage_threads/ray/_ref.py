@@ -15,10 +15,15 @@ How each call maps to Ray (one remote method call of the host each):
       (``_outbox.py``), which sends the tells made meanwhile as one call.
       Under BLOCK and FAIL with a capacity the sender needs the host's verdict
       (room, full, timeout), so ``tell`` waits for that answer: one round
-      trip, as a pinned actor's blocking tell waits on threads.
+      trip, as a pinned actor's blocking tell waits on threads. The host
+      keeps the sender's timeout (it answers ``timeout`` when no room came in
+      time), and the sender waits for that verdict up to `VERDICT_GRACE`
+      longer, so a letter is admitted exactly when its sender was told so.
     * ``ask``: the reply is the call's result; ``ray.get(timeout=...)`` bounds
-      the wait, and on timeout the call is cancelled (the host's coroutine is
-      cancelled: a reply that comes later is dropped, never delivered).
+      the wait, and on timeout the call is cancelled (a call still in Ray's
+      queue of the host never runs; one that runs waits on the host at most
+      the same timeout, and a reply that comes later is dropped, never
+      delivered).
     * A call that fails because the host's process died is reported, never
       lost: an ask raises `ActorFailedError`; a tell records a dead letter with
       the reason in the system's dead-letter office (the ``/user`` host), which
@@ -61,6 +66,7 @@ from .._status import ServiceStatus
 from .._validate import check_timeout
 from ._outbox import Outbox
 from ._spec import Stop
+from ._wire import VERDICTS, pack
 
 __all__ = ["OFFICE", "RayActorRef", "convert_error"]
 
@@ -71,6 +77,10 @@ OFFICE = "/user"
 
 #: How long a status or liveness query may take before it gives up.
 QUERY_TIMEOUT = 10.0
+#: Seconds a BLOCK sender waits for the host's verdict beyond its own timeout
+#: (the host times the wait out and answers; this covers the trip back, about
+#: 1-2 ms here, with room for a loaded machine).
+VERDICT_GRACE = 1.0
 
 
 def convert_error(error: BaseException, path: str) -> BaseException:
@@ -89,6 +99,11 @@ def convert_error(error: BaseException, path: str) -> BaseException:
         failed.__cause__ = error
         return failed
     return error
+
+
+def _graced(timeout: float | None) -> float | None:
+    """How long to wait for an answer the host gives within ``timeout``."""
+    return None if timeout is None else timeout + VERDICT_GRACE
 
 
 def _short(error: BaseException) -> str:
@@ -129,7 +144,7 @@ class RayActorRef(ActorRef[M]):
         # Numbers this ref's calls for the host's per-sender order (_order.py).
         # Guards _next and the outbox, and keeps numbering and submitting one step.
         self._lock = threading.Lock()
-        self._sender = uuid.uuid4().hex
+        self._sender = uuid.uuid4().bytes
         self._next = 0
         # Tells that need no verdict wait here to go as one call (_outbox.py).
         self._outbox: Outbox | None = None
@@ -206,7 +221,7 @@ class RayActorRef(ActorRef[M]):
             self._check_pickles(message)
             self._tell_batched(message)
             return
-        self._verdict(message, self._send("tell", message, timeout, False), timeout)
+        self._verdict(message, self._send("tell", message, timeout), timeout)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every message sent through this ref has its place.
@@ -220,7 +235,7 @@ class RayActorRef(ActorRef[M]):
         with self._lock:
             if self._outbox is not None:
                 self._outbox.send_pending()
-            call = self._call("sync", self._sender, self._next)
+            call = self._call("sync", pack(self._sender, self._next))
             self._next += 1
         try:
             self._get(call, timeout)
@@ -233,7 +248,7 @@ class RayActorRef(ActorRef[M]):
     def tell_nowait(self, message: M) -> None:
         """Send ``message``; a full BLOCK mailbox raises `MailboxFullError` at once
         (the other policies apply as for `tell`)."""
-        self._verdict(message, self._send("tell", message, 0.0, True), None)
+        self._verdict(message, self._send("tell", message, 0.0, nowait=True), None)
 
     def ask(self, message: M, *, timeout: float | None = None) -> Any:
         """Send ``message`` and wait for the reply; see `ActorRef.ask`.
@@ -286,9 +301,9 @@ class RayActorRef(ActorRef[M]):
     async def tell_async(self, message: M, *, timeout: float | None = None) -> None:
         """Like `tell`, for asyncio code (the verdict is awaited, not blocked on)."""
         timeout = check_timeout(timeout)
-        call = self._send("tell", message, timeout, False)
+        call = self._send("tell", message, timeout)
         try:
-            outcome = await asyncio.wait_for(asyncio.wrap_future(call.future()), timeout)
+            outcome = await asyncio.wait_for(asyncio.wrap_future(call.future()), _graced(timeout))
         except TimeoutError:
             ray.cancel(call)
             raise SendTimeoutError(f"no room in {self._path} within {timeout} s") from None
@@ -308,12 +323,12 @@ class RayActorRef(ActorRef[M]):
         """Wait until the actor has stopped; return False on timeout."""
         timeout = check_timeout(timeout)
         try:
-            self._get(self._call("until_stopped"), timeout)
+            reason = self._get(self._call("until_stopped", timeout), _graced(timeout))
         except AskTimeoutError:
             return False
         except (ActorStoppedError, ActorFailedError):
             return True  # its host is gone
-        return True
+        return reason is not None
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -327,7 +342,7 @@ class RayActorRef(ActorRef[M]):
             return getattr(self._handle, method).remote(*args)
         except TypeError as error:
             if args and "serialize" in str(error):
-                what = args[2] if method in ("tell", "ask") else args[0]
+                what = args[1] if method in ("tell", "ask") else args[0]
                 raise TypeError(
                     f"cannot send a {type(what).__module__}.{type(what).__qualname__} "
                     f"to {self._path}: messages to Ray-hosted actors are pickled and this "
@@ -342,12 +357,14 @@ class RayActorRef(ActorRef[M]):
                 "is connected to (a ref from a cluster that was shut down, or another one)"
             ) from error
 
-    def _send(self, method: str, message: object, *rest: Any) -> Any:
+    def _send(
+        self, method: str, message: object, timeout: float | None, *, nowait: bool = False
+    ) -> Any:
         """A numbered tell or ask call (the number is spent only if it was sent)."""
         with self._lock:
             if self._outbox is not None:
                 self._outbox.send_pending()  # earlier tells go first
-            call = self._call(method, self._sender, self._next, message, *rest)
+            call = self._call(method, pack(self._sender, self._next, timeout, nowait), message)
             self._next += 1
         return call
 
@@ -373,7 +390,7 @@ class RayActorRef(ActorRef[M]):
 
     def _submit_batch(self, messages: list[object]) -> None:
         """One ``tell_many`` call for a batch of tells (the ref's lock is held)."""
-        call = self._call("tell_many", self._sender, self._next, messages)
+        call = self._call("tell_many", pack(self._sender, self._next), messages)
         self._next += 1
         call.future().add_done_callback(functools.partial(self._after_tell, messages))
 
@@ -400,7 +417,7 @@ class RayActorRef(ActorRef[M]):
 
     def _verdict(self, message: object, call: Any, timeout: float | None) -> None:
         try:
-            outcome = self._get(call, timeout)
+            outcome = self._get(call, _graced(timeout))
         except AskTimeoutError:
             raise SendTimeoutError(f"no room in {self._path} within {timeout} s") from None
         except (ActorStoppedError, ActorFailedError) as error:
@@ -408,7 +425,8 @@ class RayActorRef(ActorRef[M]):
             return
         self._raise_for(outcome, timeout)
 
-    def _raise_for(self, outcome: str, timeout: float | None) -> None:
+    def _raise_for(self, verdict: int, timeout: float | None) -> None:
+        outcome = VERDICTS[verdict]
         if outcome == "full":
             raise MailboxFullError(f"mailbox of {self._path} is full")
         if outcome == "timeout":

@@ -43,6 +43,8 @@ class HostSpec:
         parent: The parent's ref; None for the ``/user`` guardian.
         child_stop_timeout: Seconds a stopping actor waits for its children.
         strategy: The guardian's strategy (None elsewhere: the actor's own).
+        pinned: Every turn runs on the host's turn thread (no caller-runs
+            turns, ``_turns.py``).
     """
 
     namespace: str
@@ -54,6 +56,7 @@ class HostSpec:
     parent: ActorRef[Any] | None  # a RayActorRef
     child_stop_timeout: float | None
     strategy: SupervisorStrategy | None = None
+    pinned: bool = False
 
     @property
     def name(self) -> str:

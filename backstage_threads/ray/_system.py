@@ -46,6 +46,9 @@ __all__ = ["RaySystem"]
 DEFAULT_SHUTDOWN_TIMEOUT = 10.0
 #: Seconds each long poll of the office waits for dead letters.
 DRAIN_WAIT = 0.5
+#: Seconds beyond its timeout that shutdown waits for the guardian's answer (it
+#: times its own wait out; this covers the trip back).
+CALL_GRACE = 1.0
 
 
 class RaySystem(SystemView):
@@ -153,7 +156,9 @@ class RaySystem(SystemView):
         stopped = True
         try:
             self._guardian.control.remote(Stop("actor system shut down"))
-            ray.get(self._guardian.until_stopped.remote(), timeout=_left(deadline))
+            left = _left(deadline)
+            reason = ray.get(self._guardian.until_stopped.remote(left), timeout=_graced(left))
+            stopped = reason is not None
         except GetTimeoutError:
             stopped = False
         except RayActorError:
@@ -217,6 +222,11 @@ class _PathRef(RayActorRef[Any]):
 
     def __repr__(self) -> str:
         return f"<RayActorRef {self._path} (gone)>"
+
+
+def _graced(timeout: float | None) -> float | None:
+    """How long to wait for an answer the guardian gives within ``timeout``."""
+    return None if timeout is None else timeout + CALL_GRACE
 
 
 def _left(deadline: float | None) -> float | None:

@@ -1,11 +1,24 @@
 """The turn thread of a host: the actor's lifecycle, one hook at a time.
 
-One thread per host runs every hook of the hosted actor (``on_start``,
-``receive``, ``on_stop``, the supervisor's decider for its children), so each
-turn happens-after the previous one and the actor's state needs no lock. It
-serves control items before letters, and letters only while the actor runs:
-a failed actor (awaiting its supervisor) and a host re-created after its
-process died (awaiting the directive to rebuild) keep their letters queued.
+One thread per host, the turn thread, runs the hooks of the hosted actor
+(``on_start``, ``receive``, ``on_stop``, the supervisor's decider for its
+children) one turn at a time. It serves control items before letters, and
+letters only while the actor runs: a failed actor (awaiting its supervisor)
+and a host re-created after its process died (awaiting the directive to
+rebuild) keep their letters queued.
+
+Caller runs. An ask that finds the actor running, idle and its mailbox empty
+(no control item, no letter before it) runs its ``receive`` at once on the
+Ray thread that brought it (`run_now`), instead of waking the turn thread and
+waiting to be woken back: that saves two thread hand-offs per ask (measured
+here, 50-90 us of a 0.9 ms round trip). Turns stay one at a time: the
+mailbox's turn flag (``_mailbox.py``) is taken by whichever thread runs a
+turn, under the mailbox's lock, so each turn happens-after the previous one
+and the actor's state needs no lock, as on the thread backend, where an
+actor's turns also run on any worker thread. A pinned actor
+(``spawn(pinned=True)``) runs every turn on its turn thread, as a pinned actor
+runs on its own thread on the thread backend (for state bound to one thread,
+such as a sqlite3 connection).
 
 States, on this thread only: ``starting`` -> ``running`` <-> ``failed`` ->
 ``stopping`` -> ``stopped``; ``awaiting`` replaces ``starting`` in a
@@ -21,6 +34,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from loguru import logger
@@ -56,23 +70,51 @@ class Turns(HostState):
 
     def _run(self) -> None:
         if self.state == "starting":
-            self._build()
+            self._build()  # the first turn (the mailbox starts with it taken)
         while self.state != "stopped":
-            running = self.state == "running"
-            wait = self.receive_timeout if running and self.receive_timeout else IDLE_WAIT
-            taken = self.mailbox.take(running, wait)
+            self.mailbox.release()
+            taken = self.mailbox.take(self._plan)
             try:
                 if taken is None:
-                    if running and self.receive_timeout:
+                    if self.state == "running" and self.receive_timeout:
                         self._handle(Letter(ReceiveTimeout(self.receive_timeout)))
                 elif taken.letter is not None:
                     self._handle(taken.letter)
                 else:
                     self._on_control(taken.control)
             except Exception as error:  # noqa: BLE001 - a runtime bug: fail the actor, loudly
-                logger.opt(exception=True).error("runtime error in {}", self.spec.path)
-                if self.state == "running":
-                    self._fail(error, None, "runtime")
+                self._runtime_error(error)
+
+    def _plan(self) -> tuple[bool, float]:
+        """Whether letters may be taken, and the idle wait (asked between turns)."""
+        running = self.state == "running"
+        return running, (self.receive_timeout if running and self.receive_timeout else IDLE_WAIT)
+
+    def run_now(self, letter: Letter, placed: Callable[[], None]) -> bool:
+        """Run ``letter`` on the calling thread if the actor is idle and nothing
+        waits before it (see "Caller runs" above); False: queue it instead.
+
+        ``placed`` is called once the letter has its place (it runs now).
+        """
+        if self.spec.pinned or not self.mailbox.claim():
+            return False
+        try:
+            if self.state != "running":
+                return False
+            placed()
+            try:
+                self._handle(letter)
+            except Exception as error:  # noqa: BLE001 - a runtime bug: fail the actor, loudly
+                settle(letter.reply, None, error)  # (nothing if the reply was set)
+                self._runtime_error(error)
+            return True
+        finally:
+            self.mailbox.release()
+
+    def _runtime_error(self, error: Exception) -> None:
+        logger.opt(exception=True).error("runtime error in {}", self.spec.path)
+        if self.state == "running":
+            self._fail(error, None, "runtime")
 
     # -- hooks ---------------------------------------------------------------------------
 

@@ -85,7 +85,8 @@ class SystemView:
 
         As `ActorSystem.spawn`. The factory and its arguments are pickled
         (cloudpickle: classes defined in ``__main__`` or in a function work);
-        ``pinned`` means nothing here (every hosted actor has its own thread);
+        ``pinned`` runs every turn on the host's own thread (unpinned, an ask
+        to an idle actor runs on the thread that brought it);
         ``ray_options`` go to Ray's ``.options()`` (``num_cpus``, ``resources``,
         ``scheduling_strategy``...).
 
@@ -97,7 +98,7 @@ class SystemView:
         capacity, options = check_spawn(name, capacity, overflow, pinned, ray_options)
         if self._closed:
             raise ActorSystemClosedError(f"actor system {self.name!r} is shut down; cannot spawn")
-        call = self._guardian.spawn_child.remote(build, name, capacity, overflow, options)
+        call = self._guardian.spawn_child.remote(build, name, capacity, overflow, options, pinned)
         ref: RayActorRef[Any] = self._get(call, "spawn")
         return ref
 
