@@ -53,7 +53,13 @@ keep the tables free of duplicates.
 Run:
     python examples/index_stdlib.py [--workers N] [--db PATH] [--limit N] [--root DIR]
         [--timeout SECONDS] [--serve-status PORT] [--hold-status SECONDS]
-        [--backend BACKEND]
+        [--backend BACKEND] [--compare]
+
+``--compare`` indexes the files three ways into temporary databases (the actors
+with 1 worker, with ``--workers`` workers, and the same parse-and-write job on a
+``concurrent.futures.ThreadPoolExecutor`` of as many threads, which is what a
+user without actors would write), checks that the three databases are equal row
+for row, and prints the times and speed-ups.
 
 On a GIL build the parsers take turns on one core, so it first prints one line on
 stderr with the command that runs it on the free-threaded build (the one on PATH or
@@ -64,6 +70,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import importlib
 import os
 import shlex
@@ -73,12 +80,13 @@ import stat
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import textwrap
 import threading
 import time
 import warnings
 from collections.abc import Iterator
-from concurrent.futures import Future, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -378,56 +386,39 @@ class Parser(Actor[ParseFile | Drain]):
         return None
 
 
-class Writer(Actor[FileIndex | FileFailed | Flush]):
-    """Owns the SQLite connection; batches rows and writes them with executemany.
+class IndexDatabase:
+    """The SQLite side of the job: buffers rows and writes them in batches.
 
-    Pinned: its turns run on a dedicated thread, so blocking in sqlite3 never
-    holds a shared worker and the connection never changes threads.
+    Used by one thread at a time (a connection must stay on its thread): the
+    writer actor's pinned thread, or the executor version's main thread.
     """
 
-    def __init__(self, db_path: str, progress: ActorRef[Any], publish: bool = True) -> None:
-        self.db_path = db_path
-        self.progress = progress
-        self.publish = publish  # as the WRITER resource (threads); on Ray parsers get the ref
-        self.db: sqlite3.Connection | None = None
+    def __init__(self, db_path: str) -> None:
+        self.db = sqlite3.connect(db_path)
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.executescript(SCHEMA)
         self.files: list[tuple[str, str, str, str | None, int | None, int | None]] = []
         self.definitions: list[DefinitionRow] = []
         self.imports: list[ImportRow] = []
 
-    def on_start(self) -> None:
-        self.db = sqlite3.connect(self.db_path)
-        self.db.execute("PRAGMA journal_mode = WAL")
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.executescript(SCHEMA)
-        if self.publish:  # for the parsers (in the pool, a sibling's subtree): they wait for it
-            self.context.publish(WRITER, self.context.self, visibility=Visibility.SIBLINGS)
-
-    def receive(self, message: FileIndex | FileFailed | Flush) -> Counts | None:
-        if isinstance(message, FileIndex):
-            self.files.append(
-                (message.path, message.module, "ok", None, message.size, message.lines)
-            )
-            self.definitions.extend(message.definitions)
-            self.imports.extend(message.imports)
-            if len(self.definitions) + len(self.imports) >= BATCH_ROWS:
-                self._flush()
-        elif isinstance(message, FileFailed):
-            self.files.append((message.path, message.module, "failed", message.error, None, None))
-        elif isinstance(message, Flush):
-            self._flush()
-            return self._counts()
+    def add(self, index: FileIndex) -> Stored | None:
+        """Buffer a parsed file's rows; the batch written if that filled one."""
+        self.files.append((index.path, index.module, "ok", None, index.size, index.lines))
+        self.definitions.extend(index.definitions)
+        self.imports.extend(index.imports)
+        if len(self.definitions) + len(self.imports) >= BATCH_ROWS:
+            return self.flush()
         return None
 
-    def on_stop(self) -> None:
-        if self.db is not None:
-            self._flush()
-            self.db.close()
-            self.db = None
+    def add_failed(self, failed: FileFailed) -> None:
+        self.files.append((failed.path, failed.module, "failed", failed.error, None, None))
 
-    def _flush(self) -> None:
+    def flush(self) -> Stored | None:
+        """Write and commit what is buffered; what was written, or None if nothing."""
+        if not self.files:
+            return None
         db = self.db
-        if db is None or not self.files:
-            return
         paths = [(row[0],) for row in self.files]
         with db:  # one transaction: a file's old rows go as its new rows arrive
             db.executemany("DELETE FROM definitions WHERE path = ?", paths)
@@ -438,17 +429,65 @@ class Writer(Actor[FileIndex | FileFailed | Flush]):
                 self.definitions,
             )
             db.executemany("INSERT OR REPLACE INTO imports VALUES (?, ?, ?, ?)", self.imports)
-        self.progress.tell(Stored(len(self.files), len(self.definitions) + len(self.imports)))
+        stored = Stored(len(self.files), len(self.definitions) + len(self.imports))
         self.files, self.definitions, self.imports = [], [], []
+        return stored
 
-    def _counts(self) -> Counts:
-        assert self.db is not None
+    def counts(self) -> Counts:
         files, failed = self.db.execute(
             "SELECT COUNT(*), COALESCE(SUM(status = 'failed'), 0) FROM files"
         ).fetchone()
         (definitions,) = self.db.execute("SELECT COUNT(*) FROM definitions").fetchone()
         (imports,) = self.db.execute("SELECT COUNT(*) FROM imports").fetchone()
         return Counts(files, failed, definitions, imports)
+
+    def close(self) -> None:
+        self.flush()
+        self.db.close()
+
+
+class Writer(Actor[FileIndex | FileFailed | Flush]):
+    """Owns the SQLite connection (an `IndexDatabase`); batches rows and writes them.
+
+    Pinned: its turns run on a dedicated thread, so blocking in sqlite3 never
+    holds a shared worker and the connection never changes threads.
+    """
+
+    def __init__(self, db_path: str, progress: ActorRef[Any], publish: bool = True) -> None:
+        self.db_path = db_path
+        self.progress = progress
+        self.publish = publish  # as the WRITER resource (threads); on Ray parsers get the ref
+        self.db: IndexDatabase | None = None
+
+    def on_start(self) -> None:
+        self.db = IndexDatabase(self.db_path)
+        if self.publish:  # for the parsers (in the pool, a sibling's subtree): they wait for it
+            self.context.publish(WRITER, self.context.self, visibility=Visibility.SIBLINGS)
+
+    def receive(self, message: FileIndex | FileFailed | Flush) -> Counts | None:
+        assert self.db is not None  # opened by on_start
+        if isinstance(message, FileIndex):
+            stored = self.db.add(message)
+            if stored is not None:
+                self.progress.tell(stored)
+        elif isinstance(message, FileFailed):
+            self.db.add_failed(message)
+        elif isinstance(message, Flush):
+            self._flush()
+            return self.db.counts()
+        return None
+
+    def on_stop(self) -> None:
+        if self.db is not None:
+            self._flush()
+            self.db.close()
+            self.db = None
+
+    def _flush(self) -> None:
+        assert self.db is not None
+        stored = self.db.flush()
+        if stored is not None:
+            self.progress.tell(stored)
 
 
 class Progress(Actor[Tick | Parsed | Stored | PeakDepth]):
@@ -794,6 +833,167 @@ def wait_failures(
         return sorted(failures)
 
 
+@dataclass
+class Run:
+    """What one indexing run produced, for the report."""
+
+    parsed: int
+    failed: list[tuple[str, str]]
+    counts: Counts
+    elapsed: float
+    workers: int
+    peak: int = 0
+    tree: object = None
+    stats: Any = None
+
+
+def index_with_actors(
+    files: list[ParseFile],
+    db: str,
+    workers: int,
+    timeout: float,
+    backend: str = "threads",
+    serve: tuple[int, float] | None = None,
+    cli: argparse.ArgumentParser | None = None,
+    root: Path | None = None,
+) -> Run:
+    """Index ``files`` into ``db`` with the actor pipeline; ``serve`` is (port, hold).
+
+    With ``root``, says what it indexes (after the status page's address, if any).
+
+    Raises:
+        BackstageError: If an escalation stopped the system.
+    """
+    failures: list[tuple[str, str]] = []
+    # Guards failures (appended on worker threads, or on Ray's dead-letter thread).
+    failures_cond = threading.Condition()
+
+    def on_dead_letter(letter: DeadLetter) -> None:
+        # Runs on the failing parser's thread, inside its turn: keep it short.
+        if isinstance(letter.message, ParseFile) and letter.reason.startswith("failed"):
+            with failures_cond:
+                failures.append((letter.message.path, letter.reason.removeprefix("failed: ")))
+                failures_cond.notify_all()
+
+    started = time.perf_counter()
+    # Anything the pipeline escalates stops the whole system (reported by main).
+    fatal = SupervisorStrategy(lambda error: Directive.ESCALATE)
+    with open_system(backend, workers, fatal) as system:
+        if serve is not None:
+            try:
+                server = system.serve_status(serve[0])
+            except (OSError, ValueError) as exc:
+                if cli is None:
+                    raise
+                cli.error(f"--serve-status: {exc}")
+            print(f"status page: {server.url} (also /service, /metrics, /events)", flush=True)
+        if root is not None:
+            print(f"indexing {len(files):,} files under {root} into {db}", flush=True)
+        pipeline = system.spawn(
+            Pipeline,
+            workers,
+            str(Path(db).resolve()),
+            len(files),
+            backend == "threads",
+            name="pipeline",
+        )
+        with system.dead_letters.subscribe(on_dead_letter):
+            stages: Stages = pipeline.ask(Stages(), timeout=timeout)
+            assert stages.writer is not None and stages.progress is not None
+            assert stages.parsers is not None
+            deal(files, stages.parsers, timeout)
+            parsed = drain(stages.parsers, timeout)
+            failed = wait_failures(failures, failures_cond, len(files) - parsed, timeout)
+        modules = {f.path: f.module for f in files}
+        for path, reason in failed:
+            stages.writer.tell(FileFailed(path, modules[path], reason), timeout=timeout)
+        counts: Counts = stages.writer.ask(Flush(), timeout=timeout)
+        elapsed = time.perf_counter() - started
+        peak = stages.progress.ask(PeakDepth(), timeout=timeout)
+        tree = system.status_tree()
+        if serve is not None and serve[1] > 0:
+            hold_status(serve[1])
+        stages.progress.stop()  # draws the final progress line
+        stages.progress.wait_stopped(timeout)
+        count = getattr(system, "workers", workers)
+    statistics = getattr(system, "statistics", None)  # the thread backend's counters
+    stats = statistics() if statistics is not None else None
+    return Run(parsed, failed, counts, elapsed, count, peak, tree, stats)
+
+
+def failure_text(error: BaseException) -> str:
+    """How a file's failure reads in the database (as the parser's dead letter says it)."""
+    if isinstance(error, SyntaxError) and error.__cause__ is None:
+        error = SyntaxError(f"{error.msg} (line {error.lineno})")
+    return repr(error)
+
+
+def index_with_executor(files: list[ParseFile], db: str, threads: int, timeout: float) -> Run:
+    """The same job without actors, as a user of ``concurrent.futures`` would write it:
+    the files parsed on a `ThreadPoolExecutor`, the rows written by this thread."""
+    started = time.perf_counter()
+    database = IndexDatabase(db)
+    parsed = 0
+    failed: list[tuple[str, str]] = []
+    with ThreadPoolExecutor(threads, thread_name_prefix="index-executor") as executor:
+        futures = [executor.submit(index_file, message) for message in files]
+        for message, future in zip(files, futures, strict=True):
+            error = future.exception(timeout)
+            if error is None:
+                database.add(future.result())
+                parsed += 1
+            else:
+                failed.append((message.path, failure_text(error)))
+    modules = {f.path: f.module for f in files}
+    for path, reason in sorted(failed):
+        database.add_failed(FileFailed(path, modules[path], reason))
+    database.flush()
+    counts = database.counts()
+    elapsed = time.perf_counter() - started
+    database.close()
+    return Run(parsed, sorted(failed), counts, elapsed, threads)
+
+
+def digest(db: str) -> str:
+    """A digest of every row of the database, in a fixed order (equal databases, equal digests)."""
+    hasher = hashlib.sha256()
+    with closing(sqlite3.connect(db)) as conn:
+        for table in ("files", "definitions", "imports"):
+            for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4"):
+                hasher.update(repr(row).encode())
+    return hasher.hexdigest()
+
+
+def compare(files: list[ParseFile], root: Path, workers: int, timeout: float) -> int:
+    """``--compare``: the same files indexed with 1 worker, with ``workers``, and with a
+    thread-pool executor of ``workers`` threads, into three databases that must be equal."""
+    print(f"comparing on {len(files):,} files under {root} ({gil_state()})", flush=True)
+    with tempfile.TemporaryDirectory(prefix="index-compare-") as tmp:
+        runs = {
+            "actors, 1 worker": index_with_actors(files, f"{tmp}/one.sqlite3", 1, timeout),
+            f"actors, {workers} workers": index_with_actors(
+                files, f"{tmp}/many.sqlite3", workers, timeout
+            ),
+            f"ThreadPoolExecutor, {workers} threads": index_with_executor(
+                files, f"{tmp}/executor.sqlite3", workers, timeout
+            ),
+        }
+        digests = {digest(f"{tmp}/{name}.sqlite3") for name in ("one", "many", "executor")}
+    one = runs["actors, 1 worker"].elapsed
+    for label, run in runs.items():
+        print(
+            f"  {label:<34} {run.elapsed:7.2f} s  {one / run.elapsed:5.2f}x of 1 worker"
+            f"  ({run.counts.files:,} files, {run.counts.definitions:,} definitions)"
+        )
+    actors = runs[f"actors, {workers} workers"].elapsed
+    pool = runs[f"ThreadPoolExecutor, {workers} threads"].elapsed
+    speedup, versus = one / actors, pool / actors
+    print(f"speed-up with {workers} workers: {speedup:.2f}x; executor / actors time: {versus:.2f}")
+    same = len(digests) == 1
+    print("databases: identical" if same else "databases: DIFFER")
+    return 0 if same else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -849,6 +1049,13 @@ def main(argv: list[str] | None = None) -> int:
         help="'threads': the actors on threads in this process; 'ray': on a Ray cluster, "
         "each in a process of its own (needs backstage_threads[ray]) (default: %(default)s)",
     )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="index the files three ways (actors with 1 worker, with --workers, and a "
+        "ThreadPoolExecutor) into temporary databases, check they are equal and print the "
+        "speed-ups",
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be >= 1")
@@ -858,6 +1065,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--limit must be >= 0")
     if args.backend == "ray" and args.serve_status is not None:
         parser.error("--serve-status needs --backend threads")
+    if args.compare and (args.backend != "threads" or args.serve_status is not None):
+        parser.error("--compare runs on threads, without --serve-status")
     if args.backend == "ray":
         try:  # where Ray cannot run, the backend's ImportError says why and what instead
             importlib.import_module("backstage_threads.ray")
@@ -878,55 +1087,15 @@ def main(argv: list[str] | None = None) -> int:
     root = args.root or stdlib_root()
     files = python_files(root, args.limit)
 
-    failures: list[tuple[str, str]] = []
-    # Guards failures (appended on worker threads, or on Ray's dead-letter thread).
-    failures_cond = threading.Condition()
-
-    def on_dead_letter(letter: DeadLetter) -> None:
-        # Runs on the failing parser's thread, inside its turn: keep it short.
-        if isinstance(letter.message, ParseFile) and letter.reason.startswith("failed"):
-            with failures_cond:
-                failures.append((letter.message.path, letter.reason.removeprefix("failed: ")))
-                failures_cond.notify_all()
-
-    started = time.perf_counter()
-    # Anything the pipeline escalates stops the whole system (reported below).
-    fatal = SupervisorStrategy(lambda error: Directive.ESCALATE)
+    if args.compare:
+        return compare(files, root, args.workers, args.timeout)
+    print_status = None
+    if args.serve_status is not None:
+        print_status = (args.serve_status, args.hold_status)
     try:
-        with open_system(args.backend, args.workers, fatal) as system:
-            if args.serve_status is not None:
-                try:
-                    server = system.serve_status(args.serve_status)
-                except (OSError, ValueError) as exc:
-                    parser.error(f"--serve-status: {exc}")
-                print(f"status page: {server.url} (also /service, /metrics, /events)", flush=True)
-            print(f"indexing {len(files):,} files under {root} into {args.db}", flush=True)
-            pipeline = system.spawn(
-                Pipeline,
-                args.workers,
-                str(Path(args.db).resolve()),
-                len(files),
-                args.backend == "threads",
-                name="pipeline",
-            )
-            with system.dead_letters.subscribe(on_dead_letter):
-                stages: Stages = pipeline.ask(Stages(), timeout=args.timeout)
-                assert stages.writer is not None and stages.progress is not None
-                assert stages.parsers is not None
-                deal(files, stages.parsers, args.timeout)
-                parsed = drain(stages.parsers, args.timeout)
-                failed = wait_failures(failures, failures_cond, len(files) - parsed, args.timeout)
-            modules = {f.path: f.module for f in files}
-            for path, reason in failed:
-                stages.writer.tell(FileFailed(path, modules[path], reason), timeout=args.timeout)
-            counts: Counts = stages.writer.ask(Flush(), timeout=args.timeout)
-            elapsed = time.perf_counter() - started
-            peak = stages.progress.ask(PeakDepth(), timeout=args.timeout)
-            tree = system.status_tree()
-            if args.serve_status is not None and args.hold_status > 0:
-                hold_status(args.hold_status)
-            stages.progress.stop()  # draws the final progress line
-            stages.progress.wait_stopped(args.timeout)
+        run = index_with_actors(
+            files, args.db, args.workers, args.timeout, args.backend, print_status, parser, root
+        )
     except BackstageError as exc:
         # An escalation stopped the system: the error names the actor that failed
         # and what it raised, and chains it (leaving the block raises it too).
@@ -935,11 +1104,15 @@ def main(argv: list[str] | None = None) -> int:
             cause = cause.__cause__
         print(f"\npipeline failed: {exc}\ncause: {cause!r}", file=sys.stderr)
         return 1
-    statistics = getattr(system, "statistics", None)  # the thread backend's counters
-    stats = statistics() if statistics is not None else None
-
+    parsed, failed, counts, elapsed, stats = (
+        run.parsed,
+        run.failed,
+        run.counts,
+        run.elapsed,
+        run.stats,
+    )
     print("status tree:")
-    print(tree)
+    print(run.tree)
     print(f"parsed: {parsed:,} files, failed: {len(failed)} (resumed by the supervisor)")
     for path, reason in failed:
         shown = os.path.relpath(path, root) if path.startswith(str(root)) else path
@@ -949,7 +1122,8 @@ def main(argv: list[str] | None = None) -> int:
         f"definitions={counts.definitions:,} imports={counts.imports:,}"
     )
     summarize(str(args.db))
-    print(f"writer mailbox peak: {peak} (capacity {WRITER_CAPACITY}; more is muted parsers' spill)")
+    spill = "more is muted parsers' spill"
+    print(f"writer mailbox peak: {run.peak} (capacity {WRITER_CAPACITY}; {spill})")
     if stats is not None:
         print(
             f"statistics: messages={stats.messages:,} turns={stats.turns:,} "
@@ -957,7 +1131,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     rate = len(files) / elapsed if elapsed > 0 else 0.0
     where = (
-        f"{system.workers} workers"
+        f"{run.workers} workers"
         if args.backend == "threads"
         else f"{args.workers} parser processes on Ray"
     )

@@ -154,6 +154,41 @@ def test_index_stdlib_is_rerunnable(tmp_path: Path) -> None:
     assert number(r"definitions=([\d,]+)", out) == definitions
 
 
+def test_index_stdlib_compare_builds_equal_databases_three_ways(tmp_path: Path) -> None:
+    # Bad files too: the executor's failure rows must read as the parsers' dead letters do.
+    root = tmp_path / "src"
+    root.mkdir()
+    (root / "good.py").write_text("import os\nclass A:\n    def f(self): pass\n")
+    (root / "broken.py").write_text("def broken(:\n")
+    (root / "latin.py").write_bytes(b"x = '\xff'\n")
+    (root / "nul.py").write_bytes(b"x = 1\0\n")
+    out = run_example("index_stdlib.py", "--compare", "--root", str(root), "--workers", "2")
+    assert number(r"^comparing on (\d+) files", out) == 4
+    rows = re.findall(r"^  (.+?)\s+[\d.]+ s\s+[\d.]+x of 1 worker\s+\((\d+) files", out, re.M)
+    assert [label for label, _ in rows] == [
+        "actors, 1 worker",
+        "actors, 2 workers",
+        "ThreadPoolExecutor, 2 threads",
+    ]
+    assert {files for _, files in rows} == {"4"}
+    assert re.search(
+        r"^speed-up with 2 workers: [\d.]+x; executor / actors time: [\d.]+$", out, re.M
+    )
+    assert "databases: identical" in out
+
+
+def test_index_stdlib_compare_refuses_other_backends() -> None:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "index_stdlib.py"), "--compare", "--backend", "ray"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--compare runs on threads" in result.stderr or "--backend ray:" in result.stderr
+
+
 def test_index_stdlib_resumes_parsers_on_bad_files(tmp_path: Path) -> None:
     root = tmp_path / "src"
     (root / "pkg").mkdir(parents=True)
