@@ -47,6 +47,40 @@ def test_quick_bench_writes_a_row_per_measure(tmp_path: Path) -> None:
         assert row["ours"] is not None and row["ours"] > 0, row
     names = [row["name"] for row in rows if row["scenario"] == "ping-pong"]
     assert any(name.startswith("floor") for name in names), names
+    assert any(name.startswith("ours / the floor") for name in names), names
+
+    # README's table from that run's JSON (given twice: one column group per run).
+    table = subprocess.run(
+        [sys.executable, "-m", "backstage_threads.bench", "--markdown", str(out), str(out)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    version = sys.version.split()[0]
+    assert lines[0].startswith(f"| measure | {version}") and lines[0].count(version) == 4
+    assert len(lines) == 2 + len(rows)
+    assert all(line.count(" | ") == lines[0].count(" | ") for line in lines[2:])
+    share = next(line for line in lines if "ours / the floor" in line)
+    assert "ours >= 0.5" in share
+
+
+def test_markdown_names_a_missing_json(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "backstage_threads.bench", "--markdown", str(missing)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"no such file: {missing}" in result.stderr
 
 
 def test_an_unknown_scenario_is_named_in_the_error() -> None:

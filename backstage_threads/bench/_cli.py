@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._harness import FULL, QUICK, Config, Row
+from ._markdown import markdown_table
 from ._report import environment, format_table, write_json
 from ._scenarios import SCENARIOS
 
@@ -53,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", metavar="N", type=int, help="worker threads per system (default: CPU count)"
     )
     parser.add_argument(
+        "--markdown",
+        metavar="JSON",
+        type=Path,
+        nargs="+",
+        help="run nothing: print README's table from the JSON of earlier runs "
+        "(one column group per run, e.g. one per interpreter)",
+    )
+    parser.add_argument(
         "--ray",
         action="store_true",
         help="also measure the Ray backend against plain Ray actor calls (needs "
@@ -66,6 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark command line; return the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.markdown:
+        missing = [str(path) for path in args.markdown if not path.is_file()]
+        if missing:
+            parser.error(f"--markdown: no such file: {', '.join(missing)}")
+        print(markdown_table(args.markdown))
+        return 0
     if args.workers is not None and args.workers < 1:
         parser.error(f"--workers must be >= 1, got {args.workers}")
     names = None

@@ -14,7 +14,7 @@ from typing import Any
 
 from ._harness import Row
 
-__all__ = ["environment", "format_table", "write_json"]
+__all__ = ["environment", "figure", "format_table", "write_json"]
 
 _HEADERS = ("scenario", "measure", "unit", "backstage_threads", "pykka", "ratio", "target", "met")
 
@@ -33,7 +33,8 @@ def environment() -> dict[str, Any]:
     }
 
 
-def _figure(value: float | None) -> str:
+def figure(value: float | None) -> str:
+    """A figure as the tables show it (three significant digits, or a whole number)."""
     if value is None:
         return "n/a"
     if abs(value) >= 100:
@@ -51,8 +52,8 @@ def _cells(row: Row) -> tuple[str, ...]:
         row.scenario,
         row.name,
         row.unit,
-        _figure(row.ours),
-        _figure(row.pykka),
+        figure(row.ours),
+        figure(row.pykka),
         "n/a" if ratio is None else f"{ratio:.2f}x",
         "" if target is None else target.describe(),
         "" if target is None else ("n/a" if met is None else ("met" if met else "NOT MET")),
