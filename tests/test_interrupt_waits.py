@@ -136,12 +136,15 @@ def ctrl_c(
 
 
 class _Held(Actor[Any]):
-    """Blocks in its first receive until ``release`` is set."""
+    """Blocks in its first receive until ``release`` is set; sets ``entered`` on entry."""
 
-    def __init__(self, release: threading.Event) -> None:
+    def __init__(self, release: threading.Event, entered: threading.Event | None = None) -> None:
         self.release = release
+        self.entered = entered
 
     def receive(self, message: Any) -> Any:
+        if self.entered is not None:
+            self.entered.set()
         self.release.wait(WAIT)
         return message
 
@@ -187,9 +190,12 @@ def test_ctrl_c_in_wait_terminated_is_a_keyboard_interrupt(ctrl_c: Callable[...,
 def test_ctrl_c_in_shutdown_is_a_keyboard_interrupt_and_shutdown_can_be_called_again(
     ctrl_c: Callable[..., CtrlC],
 ) -> None:
-    release = threading.Event()
+    release, entered = threading.Event(), threading.Event()
     system = ActorSystem("ctrl-c-shutdown", workers=1)
-    system.spawn(_Held, release, pinned=True).tell("hold")
+    system.spawn(_Held, release, entered, pinned=True).tell("hold")
+    # Held before the stop is sent: else the stop, a system message, goes first
+    # and the actor stops at once, with nothing for shutdown to wait for.
+    assert entered.wait(WAIT)
     with ctrl_c() as interrupt, pytest.raises(KeyboardInterrupt):
         system.shutdown(WAIT)  # waits for the held actor
     assert interrupt.fired.is_set()
@@ -203,7 +209,9 @@ def test_ctrl_c_in_the_pools_wait_for_routees_is_a_keyboard_interrupt(
     # One worker, busy: the pool actor cannot start, so spawn_pool waits for routees.
     release = threading.Event()
     with ActorSystem("ctrl-c-pool", workers=1) as system:
-        system.spawn(_Held, release).tell("hold the only worker")
+        entered = threading.Event()
+        system.spawn(_Held, release, entered).tell("hold the only worker")
+        assert entered.wait(WAIT)  # (else the pool actor may start first: no wait)
         with ctrl_c() as interrupt, pytest.raises(KeyboardInterrupt):
             spawn_pool(system, Echo, size=2, name="pool", timeout=WAIT)
         assert interrupt.fired.is_set()
@@ -417,8 +425,8 @@ try:
         ref.tell("first")
         entered.wait(10)
         ref.tell("queued")  # fills the mailbox
-        say("waiting")
-        try:
+        try:  # (entered first: the Ctrl-C may land as "waiting" is written)
+            say("waiting")
             {wait}
         finally:
             release.set()
