@@ -948,13 +948,14 @@ def index_with_executor(files: list[ParseFile], db: str, threads: int, timeout: 
             else:
                 failed.append((message.path, failure_text(error)))
     modules = {f.path: f.module for f in files}
-    for path, reason in sorted(failed):
+    failed.sort()
+    for path, reason in failed:
         database.add_failed(FileFailed(path, modules[path], reason))
     database.flush()
     counts = database.counts()
     elapsed = time.perf_counter() - started
     database.close()
-    return Run(parsed, sorted(failed), counts, elapsed, threads)
+    return Run(parsed, failed, counts, elapsed, threads)
 
 
 def digest(db: str) -> str:

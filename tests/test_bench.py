@@ -17,28 +17,24 @@ TIMEOUT = 300.0
 SCENARIOS = ("count", "ping-pong", "ask", "bridge", "heavy", "cpu")
 
 
-def test_quick_bench_writes_a_row_per_measure(tmp_path: Path) -> None:
-    out = tmp_path / "bench.json"
+def bench(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    """``python -m backstage_threads.bench ARGS`` with this checkout's package first."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "backstage_threads.bench",
-            "--quick",
-            "--only",
-            ",".join(SCENARIOS),
-            "--json",
-            str(out),
-        ],
-        cwd=tmp_path,
+    return subprocess.run(
+        [sys.executable, "-m", "backstage_threads.bench", *args],
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
         check=False,
     )
+
+
+def test_quick_bench_writes_a_row_per_measure(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    result = bench("--quick", "--only", ",".join(SCENARIOS), "--json", str(out), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     document = json.loads(out.read_text(encoding="utf-8"))
     rows = document["results"]
@@ -50,15 +46,7 @@ def test_quick_bench_writes_a_row_per_measure(tmp_path: Path) -> None:
     assert any(name.startswith("ours / the floor") for name in names), names
 
     # README's table from that run's JSON (given twice: one column group per run).
-    table = subprocess.run(
-        [sys.executable, "-m", "backstage_threads.bench", "--markdown", str(out), str(out)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    table = bench("--markdown", str(out), str(out), cwd=tmp_path)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
     version = sys.version.split()[0]
@@ -71,26 +59,12 @@ def test_quick_bench_writes_a_row_per_measure(tmp_path: Path) -> None:
 
 def test_markdown_names_a_missing_json(tmp_path: Path) -> None:
     missing = tmp_path / "nope.json"
-    result = subprocess.run(
-        [sys.executable, "-m", "backstage_threads.bench", "--markdown", str(missing)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    result = bench("--markdown", str(missing))
     assert result.returncode == 2
     assert f"no such file: {missing}" in result.stderr
 
 
 def test_an_unknown_scenario_is_named_in_the_error() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "backstage_threads.bench", "--only", "count,warp"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    result = bench("--only", "count,warp")
     assert result.returncode == 2
     assert "warp" in result.stderr and "ping-pong" in result.stderr
