@@ -149,9 +149,14 @@ class EventStream:
     Thread safety: every method may be called from any thread.
     """
 
-    def __init__(self, name: str, dead_letters: DeadLetters) -> None:
+    def __init__(
+        self, name: str, dead_letters: DeadLetters, changed: Callable[[], None] | None = None
+    ) -> None:
         self._name = name
         self._dead_letters = dead_letters
+        # Called (under the lock) after every subscribe and removal: the system
+        # keeps its "is anyone watching status changes?" flag with it.
+        self._changed = changed
         # Guards every subscription's queue and counters, the counters below,
         # _thread and _closed. Only appends and pops happen under it.
         self._lock = threading.Lock()
@@ -219,6 +224,8 @@ class EventStream:
             if self._closed:
                 raise ActorSystemClosedError(f"actor system {self._name!r} has shut down")
             self._subscriptions = (*self._subscriptions, subscription)
+            if self._changed is not None:
+                self._changed()
             start = self._thread is None
             if start:
                 self._thread = threading.Thread(
@@ -272,6 +279,8 @@ class EventStream:
     def _remove(self, subscription: EventSubscription) -> None:
         with self._lock:
             self._subscriptions = tuple(s for s in self._subscriptions if s is not subscription)
+            if self._changed is not None:
+                self._changed()
             subscription.queue.clear()
 
     def _deliver_loop(self) -> None:

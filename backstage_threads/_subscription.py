@@ -37,10 +37,13 @@ class Subscribers:
     Thread safety: every method may be called from any thread.
     """
 
-    __slots__ = ("_lock", "_what", "current")
+    __slots__ = ("_changed", "_lock", "_what", "current")
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, changed: Callable[[], None] | None = None) -> None:
         self._what = what  # named in errors: "dead letter", "status"
+        # Called (under the lock) after every add and remove, by an owner that
+        # keeps a cheap "anyone subscribed?" flag for its publishers.
+        self._changed = changed
         # Guards replacing `current`, so that concurrent adds and removes
         # each see the other's tuple and none is lost.
         self._lock = threading.Lock()
@@ -57,9 +60,13 @@ class Subscribers:
         subscription = Subscription(self, callback)
         with self._lock:
             self.current = (*self.current, subscription)
+            if self._changed is not None:
+                self._changed()
         return subscription
 
     def remove(self, subscription: Subscription) -> None:
         """Unsubscribe ``subscription``; nothing happens if it already was."""
         with self._lock:
             self.current = tuple(s for s in self.current if s is not subscription)
+            if self._changed is not None:
+                self._changed()

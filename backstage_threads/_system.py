@@ -129,10 +129,16 @@ class ActorSystem(Spawning):
         # Called by shutdown once the actors and the pool have stopped, each with
         # the time left; each returns the names of its threads still alive.
         self._shutdown_hooks = Subscribers("shutdown hook")
-        self._status_subscribers = Subscribers("status")
+        # True while anyone subscribes to status changes or to the event stream:
+        # a status change (four in every actor's life) skips `_status_changed`
+        # when nobody listens. Read racily, as the subscriber tuples are; written
+        # under _watch_lock by `_watchers_changed`.
+        self._status_watched = False
+        self._watch_lock = threading.Lock()
+        self._status_subscribers = Subscribers("status", self._watchers_changed)
         # The event stream: dead letters, lifecycle, status changes, worker deaths,
         # users' own events (closed by a shutdown hook, after the pool).
-        self.events = EventStream(name, self.dead_letters)
+        self.events = EventStream(name, self.dead_letters, self._watchers_changed)
         self.dead_letters.subscribe(self.events.publish)
         self._shutdown_hooks.add(self.events.close)
         self._timers = TimerService(name, clock)
@@ -267,6 +273,15 @@ class ActorSystem(Spawning):
             TypeError: If ``callback`` is not callable.
         """
         return self._status_subscribers.add(callback)
+
+    def _watchers_changed(self) -> None:
+        # Called after either subscriber tuple was replaced. The lock makes the
+        # read-both-then-write atomic: whichever of two concurrent changes takes
+        # it second sees both tuples as they now are.
+        with self._watch_lock:
+            self._status_watched = bool(
+                self._status_subscribers.current or self.events._subscriptions
+            )
 
     def _status_changed(self, ref: ActorRef[Any], old: ServiceStatus, new: ServiceStatus) -> None:
         self.events._status_changed(ref, old, new)

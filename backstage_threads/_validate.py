@@ -69,6 +69,14 @@ def check_spawn_options(
     name: str | None, capacity: int | None, overflow: object, pinned: object
 ) -> int | None:
     """Check spawn's own options (every backend's ``spawn``); return the capacity."""
+    if (
+        name is None
+        and type(capacity) is int
+        and capacity >= 1
+        and type(overflow) is Overflow
+        and type(pinned) is bool
+    ):
+        return capacity  # the common spawn, in one test (it is on every spawn's path)
     if name is not None:
         check_name(name)
     capacity = check_capacity(capacity)

@@ -206,3 +206,30 @@ def test_the_stream_feeds_the_status_servers_event_hub() -> None:
         assert 'event: lifecycle\ndata: {"path":"/user/fed","event":"started"}' in text
         assert '"new":"Stopped"' in text
         hub.close()
+
+
+def test_status_changes_reach_each_kind_of_listener_whatever_the_other_does() -> None:
+    # Status changes skip the system's dispatch while nobody listens; a listener
+    # of either kind (subscribe_status, the event stream) must turn it back on,
+    # and cancelling one kind must not silence the other.
+    with ActorSystem("ev-watch", workers=1) as system:
+        assert not system._status_watched  # nobody listens yet
+        seen: queue.Queue[tuple[str, ServiceStatus]] = queue.Queue()
+        status = system.subscribe_status(lambda ref, old, new: seen.put((ref.path, new)))
+        events = system.events.subscribe(StatusChanged, lambda e: None)
+        events.cancel()  # the stream has no subscriber left, the status callback stays
+        system.spawn(Recorder, name="a").stop()
+        got = [seen.get(timeout=WAIT) for _ in range(4)]
+        assert got == [
+            ("/user/a", ServiceStatus.INITIALIZING),
+            ("/user/a", ServiceStatus.RUNNING),
+            ("/user/a", ServiceStatus.STOPPING),
+            ("/user/a", ServiceStatus.STOPPED),
+        ]
+        status.cancel()
+        assert not system._status_watched
+        stream: queue.Queue[Any] = queue.Queue()
+        system.events.subscribe(ActorStarted, stream.put)
+        ref = system.spawn(Recorder, name="b")
+        assert stream.get(timeout=WAIT).ref == ref
+        assert seen.empty()  # the cancelled callback heard nothing more

@@ -52,6 +52,8 @@ class CellHost(ActorSystemLike, Protocol):
     _asks: WaitForGraph
     # The system's scoped resources (see _resourcing).
     _resources: ResourceRegistry
+    # True while anyone listens to status changes (see ActorSystem._status_watched).
+    _status_watched: bool
     # Set (under the tree lock) when the system begins to shut down; then closed.
     _closing: bool
     _closed: bool

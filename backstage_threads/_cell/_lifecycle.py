@@ -266,6 +266,9 @@ class Lifecycle(Watching):
         an async on_stop was handed to the loop: the stop or restart then goes
         on from ``marker`` when it ends.
         """
+        actor = self._actor
+        if actor is not None and type(actor).on_stop is Actor.on_stop:
+            return False  # (most actors keep the default on_stop: nothing to run)
         try:
             result = self._run_hook("on_stop")
         except BaseException as exc:  # noqa: BLE001 - reported, not re-raised
@@ -384,8 +387,10 @@ class Lifecycle(Watching):
 
     def _drain(self, reason: str) -> None:
         """Turn every waiting message into a dead letter and free blocked senders."""
+        if not (self._queue or self._spill or self._waiters or self._muted):
+            return  # (most stops find the mailbox empty and nobody waiting)
         taken = self._take_all()
-        if taken:  # (most stops find the mailbox empty: no error to build)
+        if taken:
             error = self._system._closed_error(
                 ActorStoppedError, f"{self._path} stopped ({reason}); message not processed"
             )
@@ -400,7 +405,9 @@ class Lifecycle(Watching):
             return
         self._status = status
         self._status_since = time.time()
-        self._system._status_changed(self._ref, old, status)
+        system = self._system
+        if system._status_watched:  # (four changes in every life: skip the call if unheard)
+            system._status_changed(self._ref, old, status)
         parent = self._parent
         if parent is not None and parent._derives:
             parent._post_system((CHILD_STATUS, None))

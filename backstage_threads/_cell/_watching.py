@@ -73,7 +73,8 @@ class Watching(Muting):
             for handle in self._timers:
                 handle.cancel()
             self._timers = None
-        self._set_receive_timeout(None)
+        if self._receive_timeout is not None:
+            self._set_receive_timeout(None)
 
     def _set_receive_timeout(self, seconds: float | None) -> None:
         """Deliver `ReceiveTimeout` whenever no message arrived for ``seconds``.
