@@ -137,7 +137,8 @@ class Spawning:
             factory: An `Actor` subclass, or any callable returning a new actor
                 instance (a function, a lambda, a ``functools.partial``).
             *args: Positional arguments for ``factory``.
-            name: Unique among siblings; generated (``$1``, ``$2``...) if None.
+            name: Unique among siblings; generated if None (``$1``, ``$2``... counted
+                per parent, never given twice under one parent).
             capacity: Mailbox bound (an int >= 1), or None for unbounded.
             overflow: What a send does when the mailbox is full.
             pinned: Run this actor on a dedicated thread, for actors that block

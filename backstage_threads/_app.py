@@ -380,7 +380,7 @@ def _context_of(root: ActorRef[Any]) -> ActorCell:
 
     (The root takes no messages and runs no code of its own, so spawning its
     children from the launcher's thread races with nothing; `ActorContext.spawn`
-    takes the tree lock.)
+    takes the parent's guard.)
     """
     cell = root._cell
     assert isinstance(cell, ActorCell)  # a thread-backend ref always holds a cell

@@ -104,6 +104,7 @@ class Mailbox:
         "_capacity",
         "_closed",
         "_dispatch",
+        "_guard",
         "_muted",
         "_policy",
         "_queue",
@@ -114,16 +115,21 @@ class Mailbox:
 
     def __init__(self, capacity: int | None, policy: Overflow) -> None:
         # Invariant: len(_queue) <= _capacity (enforced by the deque itself).
-        # `_NO_QUEUE` until the first send (replaced once, under the lazy lock).
+        # `_NO_QUEUE` until the first send (replaced once, under _guard).
         self._queue: deque[object] = _NO_QUEUE
         self._capacity = capacity
         self._policy = policy
         # Held while the actor is queued or running a turn: whoever acquires it
         # with blocking=False submits the actor; only the turn's thread releases it.
         self._scheduled = threading.Lock()
+        # Guards creating the queue and side structures below (the cell also
+        # guards its children and stop with it: see CellBase). One per actor:
+        # a lock per system, taken by every spawn and stop, was contended by
+        # every worker on free-threaded builds. Nothing is called under it.
+        self._guard = threading.Lock()
         # True once the actor has stopped: later sends become dead letters.
         self._closed = False
-        # The three below are created on first use (under the system's lock) so an
+        # The three below are created on first use (under _guard) so an
         # idle actor does not pay for them.
         # Messages accepted beyond capacity from muted worker senders.
         self._spill: deque[object] | None = None
@@ -143,9 +149,6 @@ class Mailbox:
         raise NotImplementedError
 
     def _reject_closed(self, message: object) -> None:
-        raise NotImplementedError
-
-    def _lazy_lock(self) -> threading.Lock:
         raise NotImplementedError
 
     def _describe(self) -> str:
@@ -387,7 +390,7 @@ class Mailbox:
     def _room_for_waiters(self) -> bool:
         return not self._spill and len(self._queue) < (self._capacity or 0)
 
-    # The side structures below are created on first use, under the lazy lock
+    # The side structures below are created on first use, under _guard
     # (double-checked: reading the slot is atomic, and only None is replaced).
 
     def _own_queue(self) -> bool:
@@ -398,7 +401,7 @@ class Mailbox:
         """
         if self._queue is not _NO_QUEUE:
             return False
-        with self._lazy_lock():
+        with self._guard:
             if self._queue is _NO_QUEUE:
                 self._queue = deque(maxlen=self._capacity)
         return True
@@ -406,7 +409,7 @@ class Mailbox:
     def _waiter_queue(self) -> WaiterQueue:
         waiters = self._waiters
         if waiters is None:
-            with self._lazy_lock():
+            with self._guard:
                 if self._waiters is None:
                     self._waiters = WaiterQueue()
                 waiters = self._waiters
@@ -415,7 +418,7 @@ class Mailbox:
     def _spill_queue(self) -> deque[object]:
         spill = self._spill
         if spill is None:
-            with self._lazy_lock():
+            with self._guard:
                 if self._spill is None:
                     self._spill = deque()
                 spill = self._spill
@@ -424,7 +427,7 @@ class Mailbox:
     def _muted_queue(self) -> deque[MutedSender]:
         muted = self._muted
         if muted is None:
-            with self._lazy_lock():
+            with self._guard:
                 if self._muted is None:
                     self._muted = deque()
                 muted = self._muted

@@ -23,9 +23,10 @@ from __future__ import annotations
 import functools
 import threading
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from ._counter import ShardedCounter
 from ._metrics import (
     BUCKETS,
     EMPTY_HISTOGRAM,
@@ -67,8 +68,10 @@ class MetricsNode(Protocol):
     def _bridge(self) -> object | None: ...
     @property
     def is_alive(self) -> bool: ...
-    @property
-    def _children(self) -> Mapping[str, object] | None: ...  # of MetricsNodes
+    def _child_cells(self) -> Sequence[object]:  # of MetricsNodes
+        """The live children, read under the node's own guard."""
+        ...
+
     def depth(self) -> int: ...
 
 
@@ -165,7 +168,9 @@ class MetricsRecorder:
         # By class name: the totals of stopped actors, and what came after.
         self._retired: dict[str, _Entry] = {}
         self._reasons: dict[str, int] = {}
-        self._spawned = 0
+        # Added to by every spawning thread (workers and plain threads alike),
+        # without a lock shared between them (see spawned()).
+        self._spawned = ShardedCounter()
         self._stopped = 0
         dead_letters.subscribe(self.dead_letter)
 
@@ -194,14 +199,13 @@ class MetricsRecorder:
                 _count(self._entry(cell).dead_letters, reason)
 
     def spawned(self) -> None:
-        """An actor was spawned.
+        """An actor was spawned (from any thread).
 
-        Called with the system's tree lock held (every spawn registers its
-        child under it), which serialises the increment: taking `_lock` here as
-        well cost a contended lock per spawn (27 % of spawn time on 3.11, where
-        a worker holding it may be waiting for the GIL).
+        A per-thread count: `_lock` taken here cost a contended lock per spawn
+        (27 % of spawn time on 3.11, where a worker holding it may be waiting
+        for the GIL), and spawns are not serialised by any other lock.
         """
-        self._spawned += 1
+        self._spawned.add()
 
     def stopped(self, cell: object, root: bool) -> None:
         """``cell`` has stopped (its final turn, after its last message)."""
@@ -247,7 +251,10 @@ class MetricsRecorder:
             copies = {cell: _copy(entry) for cell, entry in entries.items() if entry is not None}
             classes = {name: _copy(entry) for name, entry in self._retired.items()}
             reasons = dict(self._reasons)
-            spawned, stopped = self._spawned, self._stopped
+            stopped = self._stopped
+        # Read after the stopped count: a spawn happens before its stop, so the
+        # live count (spawned - stopped) is never negative.
+        spawned = self._spawned.value
         actors: list[ActorMetrics] = []
         live: dict[str, list[int]] = {}  # class -> [actors, depth]
         for cell, name, depth in rows:
@@ -303,14 +310,14 @@ def _copy(entry: _Entry) -> _Entry:
 
 
 def live_cells(root: MetricsNode) -> list[MetricsNode]:
-    """The live actors from ``root`` down, parents before children (tree lock held)."""
+    """The live actors from ``root`` down, parents before children (each node's
+    children as they were when the walk reached it)."""
     cells: list[MetricsNode] = []
     stack = [root]
     while stack:
         cell = stack.pop()
         if cell.is_alive:
             cells.append(cell)
-        if cell._children:
-            children = cast("list[MetricsNode]", list(cell._children.values()))
-            stack.extend(reversed(children))
+        children = cast("Sequence[MetricsNode]", cell._child_cells())
+        stack.extend(reversed(children))
     return cells

@@ -96,14 +96,15 @@ class ActorSystem(Spawning):
         self._shutdown_timeout = check_timeout(shutdown_timeout, "shutdown_timeout")
         self._child_stop_timeout = check_timeout(child_stop_timeout, "child_stop_timeout")
         # Paths of actors that had not stopped when their parent gave up
-        # waiting; appended under _tree_lock, read through `stragglers`.
+        # waiting; appended under _lock, read through `stragglers`.
         self._stragglers: list[str] = []
-        # Guards every cell's _children and _stopped_event, the STOPPING/STOPPED
-        # transitions, _pinned, _uid and _closing. Never held while user code runs.
-        self._tree_lock = threading.Lock()
-        # Guards the lazy creation of mailbox side structures (spill, waiters, muted).
+        # Guards _pinned, _unpinned, _stragglers and the write of _closing. The
+        # tree itself is guarded cell by cell (each cell's _guard: see
+        # _cell/_base.py), so spawns and stops on different workers never meet
+        # here. Never held while user code runs.
+        self._lock = threading.Lock()
+        # Guards the lazy start of the loop bridge and _internal_errors.
         self._lazy_guard = threading.Lock()
-        self._uid = 0
         # Turns that raised inside the runtime (see _internal_error); written
         # under _lazy_guard.
         self._internal_errors = 0
@@ -117,7 +118,7 @@ class ActorSystem(Spawning):
         # The pinned threads by actor cell.
         self._pinned: dict[object, PinnedThread] = {}
         # Pinned threads of stopped actors, told to exit but maybe not gone yet:
-        # shutdown joins them too (pruned of finished ones); under _tree_lock.
+        # shutdown joins them too (pruned of finished ones); under _lock.
         self._unpinned: list[PinnedThread] = []
         self._failure: Failure | None = None
         # Set once with _failure: what later errors name and chain as the cause.
@@ -197,10 +198,8 @@ class ActorSystem(Spawning):
         if path != "/user" + "".join("/" + p for p in parts):
             raise ValueError(f"malformed actor path {path!r}: expected '/user/name/name...'")
         cell: Lifecycle | None = self._root
-        with self._tree_lock:
-            for part in parts:
-                children = cell._children if cell is not None else None
-                cell = children.get(part) if children else None
+        for part in parts:
+            cell = cell._child(part) if cell is not None else None
         return cell._ref if cell is not None and cell.is_alive else None
 
     @property
@@ -215,7 +214,7 @@ class ActorSystem(Spawning):
         A stopping actor waits ``child_stop_timeout`` seconds for its children,
         then stops anyway and records here the ones it left behind; oldest first.
         """
-        with self._tree_lock:
+        with self._lock:
             return tuple(self._stragglers)
 
     @property
@@ -249,8 +248,7 @@ class ActorSystem(Spawning):
         Read without stopping anyone, so a count may lag its actor's current
         turn; it is exact once the actor is idle. See README, Metrics.
         """
-        with self._tree_lock:
-            cells = live_cells(self._root)
+        cells = live_cells(self._root)
         return self._metrics.snapshot(cells, self._scheduler.statistics())
 
     def status_tree(self) -> StatusNode:
@@ -258,8 +256,7 @@ class ActorSystem(Spawning):
 
         ``str()`` of it prints an indented tree; ``.to_json()`` serialises it.
         """
-        with self._tree_lock:
-            return snapshot(self._root)
+        return snapshot(self._root)
 
     def subscribe_status(
         self, callback: Callable[[ActorRef[Any], ServiceStatus, ServiceStatus], object]
@@ -316,7 +313,7 @@ class ActorSystem(Spawning):
         stuck += self._scheduler.shutdown(_remaining(deadline))
         for hook in self._shutdown_hooks.current:  # the status servers
             stuck += cast("list[str]", hook.callback(_remaining(deadline)))
-        with self._tree_lock:
+        with self._lock:
             pinned = list(self._pinned.values())
             self._pinned.clear()
             exiting = self._unpinned
@@ -359,15 +356,10 @@ class ActorSystem(Spawning):
                 self._bridge = LoopBridge(self.name)
             return self._bridge
 
-    def _next_uid(self) -> int:
-        # Called with _tree_lock held.
-        self._uid += 1
-        return self._uid
-
     def _placement(
         self, parent: str, name: str, pinned: bool
     ) -> tuple[Callable[[Any], None], PinnedThread | None]:
-        # Called with _tree_lock held, by the parent creating the child.
+        # Called under the parent's guard, by the parent creating the child.
         self._metrics.spawned()
         if pinned and self._scheduler.supports_pinning:
             thread = PinnedThread(
@@ -377,7 +369,7 @@ class ActorSystem(Spawning):
         return self._pool_submit, None
 
     def _run_pinned(self, cell: object, thread: PinnedThread) -> None:
-        with self._tree_lock:
+        with self._lock:
             self._pinned[cell] = thread
         thread.start()
 
@@ -385,7 +377,7 @@ class ActorSystem(Spawning):
         # A pinned cell was registered before its first turn (and this is its
         # last), so the unlocked look finds it; most cells are not pinned.
         if cell in self._pinned:
-            with self._tree_lock:
+            with self._lock:
                 thread = self._pinned.pop(cell, None)
                 if thread is not None:
                     self._unpinned = [t for t in self._unpinned if t.thread.is_alive()]
@@ -406,7 +398,7 @@ class ActorSystem(Spawning):
             ActorSystemClosedError: If the system is shutting down already.
         """
         hook = self._shutdown_hooks.add(close)
-        with self._tree_lock:  # orders this add before shutdown reads the hooks
+        with self._lock:  # orders this add before shutdown reads the hooks
             closing = self._closing
         if closing:
             hook.cancel()
@@ -446,22 +438,20 @@ class ActorSystem(Spawning):
             cell._worker_died(error)
 
     def _live_paths(self) -> tuple[str, ...]:
-        with self._tree_lock:
-            return live_paths(self._root)
+        return live_paths(self._root)
 
     def _report_stragglers(self, path: str, paths: tuple[str, ...]) -> None:
-        with self._tree_lock:
+        with self._lock:
             self._stragglers.extend(paths)
         logger.bind(actor=path).warning(
             "{} stopped without waiting longer for children {}", path, paths
         )
 
     def _waiting_for(self) -> tuple[str, ...]:
-        with self._tree_lock:
-            return live_leaves(self._root)
+        return live_leaves(self._root)
 
     def _begin_stop(self, reason: str) -> None:
-        with self._tree_lock:
+        with self._lock:
             self._closing = True
         self._root._request_stop(reason)
 

@@ -8,7 +8,8 @@ above declares a hook that the upper layer overrides:
     _turn        ActorCell: the turn loop, the per-message path, mailbox hooks
     _handoff     async actors: coroutines on the event loop, parked meanwhile
     _resourcing  resources: publish, subscribe, link; waiting for them to start
-    _lifecycle   start, fail, resume, restart, stop; children; status
+    _lifecycle   start, fail, resume, restart, stop; status
+    _family      the parent link and the children by name (under the cell's guard)
     _watching    death watch, timers, the receive timeout
     _muting      backpressure between actors; the park/resume handshake
     _system_queue  system messages, ahead of user messages

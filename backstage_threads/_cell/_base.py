@@ -3,7 +3,15 @@
 Every layer of the cell (see ``__init__``) reads these fields; they are set once
 by `ActorCell.__init__`, except ``_state`` and ``_actor``, which only the turn
 that holds the scheduled flag writes (``_state`` to STOPPING/STOPPED under the
-system's tree lock as well), and ``restarts``.
+cell's own ``_guard`` as well), and ``restarts``.
+
+Locks: each cell's ``_guard`` (made by the mailbox) guards its mailbox's lazy
+structures, its ``_children`` and child-name counter, its ``_stopped_event``
+and its STOPPING/STOPPED transitions: a spawn under a parent and that parent's
+stop exclude each other on the parent's guard. No code holds two guards at
+once, nor calls out while holding one. Walks over the tree (status, metrics,
+lookup) take each node's guard in turn, so they see every node's children as
+they were at some moment, not the whole tree at one instant.
 
 A cell sees its system through `CellHost`, declared here: the public surface
 every actor sees (`ActorSystemLike`) plus the runtime services the layers use.
@@ -12,7 +20,6 @@ every actor sees (`ActorSystemLike`) plus the runtime services the layers use.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -43,24 +50,19 @@ E = TypeVar("E", bound=BaseException)
 class CellHost(ActorSystemLike, Protocol):
     """What an actor's cell needs of its system (`ActorSystem` provides it)."""
 
-    # Guards every cell's _children and _stopped_event and the STOPPING/STOPPED
-    # transitions (see ActorSystem).
-    _tree_lock: threading.Lock
-    # Guards the lazy creation of mailbox side structures.
-    _lazy_guard: threading.Lock
     _timers: TimerService
     _asks: WaitForGraph
     # The system's scoped resources (see _resourcing).
     _resources: ResourceRegistry
     # True while anyone listens to status changes (see ActorSystem._status_watched).
     _status_watched: bool
-    # Set (under the tree lock) when the system begins to shut down; then closed.
+    # Set when the system begins to shut down (before the root's stop is
+    # posted, so a spawn that finds its parent stopping sees it); then closed.
     _closing: bool
     _closed: bool
     # How long a stopping actor waits for its children (None: forever).
     _child_stop_timeout: float | None
 
-    def _next_uid(self) -> int: ...
     def _placement(
         self, parent: str, name: str, pinned: bool
     ) -> tuple[Callable[[Any], None], PinnedThread | None]:

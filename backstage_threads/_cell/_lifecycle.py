@@ -11,8 +11,7 @@ the parent's `SupervisorStrategy` decides.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from .. import _log
 from .._actor import Actor
@@ -21,15 +20,14 @@ from .._errors import (
     ActorFailedError,
     ActorInitializationError,
     ActorStoppedError,
-    ActorSystemClosedError,
     DeadlockError,
-    DuplicateNameError,
 )
 from .._local import current
 from .._safe_wait import Latch
 from .._status import SETTABLE, ServiceStatus, StatusNode
 from .._supervision import Failure
 from .._timers import TimerHandle
+from ._family import Family
 from ._states import (
     CHILD_FAILED,
     CHILD_STATUS,
@@ -52,21 +50,16 @@ from ._states import (
     UNWATCH,
     WATCH,
 )
-from ._watching import Watching
 
 __all__ = ["Lifecycle"]
 
-C = TypeVar("C", bound="Lifecycle")
 
-
-class Lifecycle(Watching):
-    """States, system messages, start/fail/restart/stop, children and status."""
+class Lifecycle(Family):
+    """States, system messages, start/fail/restart/stop, and status."""
 
     __slots__ = (
-        "_children",
         "_derives",
         "_outcome",
-        "_parent",
         "_restart_log",
         "_status",
         "_status_since",
@@ -75,9 +68,7 @@ class Lifecycle(Watching):
     )
 
     _parent: Lifecycle | None
-    # Guarded by the system's tree lock; None until the first child.
-    _children: dict[str, Lifecycle] | None
-    # Created by the first waiter (under the tree lock), set at STOPPED.
+    # Created by the first waiter (under _guard), set at STOPPED.
     _stopped_event: Latch | None
     # Monotonic times of recent restarts; kept by the parent's strategy.
     _restart_log: list[float] | None
@@ -91,37 +82,6 @@ class Lifecycle(Watching):
     # PENDING, then (item, error) once it has ended. While it is not None the
     # turn handles no message and no system message.
     _outcome: object
-
-    def _add_child(self, name: str | None, make: Callable[[str], C]) -> C:
-        """Create and register a child under the tree lock; it is not yet scheduled."""
-        system = self._system
-        with system._tree_lock:
-            if self._state in (STOPPING, STOPPED):
-                if system._closing:
-                    raise system._closed_error(
-                        ActorSystemClosedError,
-                        f"cannot spawn under {self._path}: the actor system is shut down",
-                    )
-                raise ActorStoppedError(f"cannot spawn a child of {self._path}: it is stopping")
-            children = self._children
-            if children is None:
-                children = self._children = {}
-            if name is None:
-                name = f"${system._next_uid()}"
-            elif name in children and children[name]._state is not STOPPED:
-                # (A stopped child keeps its entry until the parent's turn removes
-                # it, but its name is free as soon as wait_stopped() returns.)
-                raise DuplicateNameError(
-                    f"{self._path} already has a child named {name!r}; sibling names must be unique"
-                )
-            cell = make(name)
-            children[name] = cell
-        return cell
-
-    def _child_cells(self) -> list[Lifecycle]:
-        """The live children in spawn order."""
-        with self._system._tree_lock:
-            return list(self._children.values()) if self._children else []
 
     def _handle_system(self) -> None:
         sysq = self._sys
@@ -316,7 +276,7 @@ class Lifecycle(Watching):
             return
         if reason is not None:
             self._stop_reason = reason
-        with self._system._tree_lock:
+        with self._guard:
             # A restarting actor already ran on_stop for its old incarnation.
             was_running = self._state is RUNNING or self._state is FAILED
             if self._state is RESTARTING:
@@ -346,7 +306,7 @@ class Lifecycle(Watching):
         self._finish_stop(self._actor is not None)
 
     def _child_terminated(self, child: Lifecycle) -> None:
-        with self._system._tree_lock:
+        with self._guard:
             if self._children is not None and self._children.get(child._name) is child:
                 del self._children[child._name]
             done = not self._children
@@ -361,7 +321,7 @@ class Lifecycle(Watching):
             self._stop_timer = None
         if run_on_stop and self._actor is not None and self._run_on_stop(ON_STOP):
             return  # an async on_stop runs on the loop; _finish_stop(False) follows
-        with self._system._tree_lock:
+        with self._guard:
             self._state = STOPPED
             self._closed = True
             event = self._stopped_event
@@ -436,7 +396,7 @@ class Lifecycle(Watching):
         actor = self._actor
         if actor is None or self._state is not RUNNING:
             return
-        with self._system._tree_lock:
+        with self._guard:
             children = dict(self._children) if self._children else {}
         statuses = {name: cell._status for name, cell in children.items()}
         try:
@@ -486,7 +446,7 @@ class Lifecycle(Watching):
         driver = current.driver
         if driver is not None:
             return driver(lambda: self._state is STOPPED)
-        with self._system._tree_lock:
+        with self._guard:
             if self._state is STOPPED:
                 return True
             event = self._stopped_event

@@ -3,7 +3,7 @@
 They go through ``_sys``, a list (append and pop(0) are atomic), handled at the
 start of every turn (see the lifecycle layer) before any user message; they cut
 a turn short. The list is created with the first system message (under the
-system's lazy guard): most actors never get one, and an idle actor must stay
+cell's guard): most actors never get one, and an idle actor must stay
 small.
 """
 
@@ -27,7 +27,7 @@ class SystemQueue(CellBase):
     def _post_system(self, message: tuple[int, Any]) -> None:
         sysq = self._sys
         if sysq is None:
-            with self._lazy_lock():
+            with self._guard:
                 if self._sys is None:
                     self._sys = []
                 sysq = self._sys

@@ -17,7 +17,6 @@ flag and re-checking once for work that arrived meanwhile.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -93,18 +92,20 @@ class ActorCell(AsyncHandoff, ActorContext):
         self._ref = ActorRef(self)
         self._state = NEW
         self._plain = False  # (NEW: the first turn is a full one)
-        # Created with the first system message (under the system's lazy guard):
+        # Created with the first system message (under the cell's guard):
         # most actors never get one, and an idle actor must stay small. The
         # first turn starts the actor because its state is NEW.
         self._sys = None
-        # Guarded by the system's tree lock; None until the first child.
+        # Guarded by _guard; None until the first child.
         self._children = None
+        # The last generated child name's number ($1, $2... per parent); under _guard.
+        self._child_uid = 0
         # The mailbox this actor is muted on, set and cleared by its own turn.
         self._mute_target = None
         # Two-party handshake between a parked turn's end and its resumption.
         self._handshake = None
         self._stop_reason = "actor stopped"
-        # Created by the first waiter (under the tree lock), set at STOPPED.
+        # Created by the first waiter (under _guard), set at STOPPED.
         self._stopped_event = None
         self.restarts = 0
         self._processed = 0  # metrics: see _process
@@ -344,13 +345,12 @@ class ActorCell(AsyncHandoff, ActorContext):
         return self._parent._ref if self._parent is not None else None
 
     def _child_refs(self) -> tuple[ActorRef[Any], ...]:
-        with self._system._tree_lock:
+        with self._guard:
             cells = tuple(self._children.values()) if self._children else ()
         return tuple(cell._ref for cell in cells)
 
     def _child_ref(self, name: str) -> ActorRef[Any] | None:
-        with self._system._tree_lock:
-            cell = self._children.get(name) if self._children else None
+        cell = self._child(name)
         return cell._ref if cell is not None else None
 
     def _spawn(self, spec: SpawnSpec) -> ActorRef[Any]:
@@ -401,9 +401,6 @@ class ActorCell(AsyncHandoff, ActorContext):
                 ActorSystemClosedError,
                 f"cannot send to {self._path}: actor system {system.name!r} has shut down",
             )
-
-    def _lazy_lock(self) -> threading.Lock:
-        return self._system._lazy_guard
 
     def _describe(self) -> str:
         return self._path
