@@ -47,10 +47,10 @@ Design:
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from threading import Lock as _Lock  # (a module attribute read costs a type lookup)
 from typing import Any, Protocol
 
 from ._errors import ActorStoppedError, MailboxFullError, SendTimeoutError
@@ -121,12 +121,12 @@ class Mailbox:
         self._policy = policy
         # Held while the actor is queued or running a turn: whoever acquires it
         # with blocking=False submits the actor; only the turn's thread releases it.
-        self._scheduled = threading.Lock()
+        self._scheduled = _Lock()
         # Guards creating the queue and side structures below (the cell also
         # guards its children and stop with it: see CellBase). One per actor:
         # a lock per system, taken by every spawn and stop, was contended by
         # every worker on free-threaded builds. Nothing is called under it.
-        self._guard = threading.Lock()
+        self._guard = _Lock()
         # True once the actor has stopped: later sends become dead letters.
         self._closed = False
         # The three below are created on first use (under _guard) so an

@@ -10,7 +10,7 @@ the parent's `SupervisorStrategy` decides.
 
 from __future__ import annotations
 
-import time
+from time import time as _wall_clock  # (a module attribute read costs a type lookup)
 from typing import Any
 
 from .. import _log
@@ -23,6 +23,8 @@ from .._errors import (
     DeadlockError,
 )
 from .._local import current
+from .._log import lifecycle as log_lifecycle
+from .._log import stopped as log_stopped
 from .._safe_wait import Latch
 from .._status import SETTABLE, ServiceStatus, StatusNode
 from .._supervision import Failure
@@ -159,7 +161,7 @@ class Lifecycle(Family):
         hooks runs (the whole cell gives it its context here; a layer may add)."""
 
     def _started(self) -> None:
-        _log.lifecycle(self._path, "started")
+        log_lifecycle(self._path, "started")
         if self._status is ServiceStatus.INITIALIZING:
             self._set_status(ServiceStatus.RUNNING)
 
@@ -327,7 +329,7 @@ class Lifecycle(Family):
             event = self._stopped_event
         self._dispatch = type(self)._run_stopped
         self._incarnation_ended(f"publisher stopped ({self._stop_reason})", False)
-        _log.stopped(self._path, self._stop_reason)
+        log_stopped(self._path, self._stop_reason)
         self._set_status(ServiceStatus.STOPPED)
         self._drain(self._stop_reason)
         parent = self._parent
@@ -364,7 +366,7 @@ class Lifecycle(Family):
         if old is status:
             return
         self._status = status
-        self._status_since = time.time()
+        self._status_since = _wall_clock()
         system = self._system
         if system._status_watched:  # (four changes in every life: skip the call if unheard)
             system._status_changed(self._ref, old, status)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from time import time as _wall_clock  # (a module attribute read costs a type lookup)
 from typing import TYPE_CHECKING, Any
 
 from .._actor import Actor, ActorContext, SpawnSpec
@@ -112,7 +113,7 @@ class ActorCell(AsyncHandoff, ActorContext):
         # Monotonic times of recent restarts; kept by the parent's strategy.
         self._restart_log = None
         self._status = ServiceStatus.STARTING
-        self._status_since = time.time()
+        self._status_since = _wall_clock()
         # The three below are touched only by the thread holding the scheduled
         # flag (the actor's own turn), so they need no lock.
         self._watchers = None
