@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._actor import Actor, Root
 from ._cell import ActorCell
+from ._clock import remaining
 from ._factory import Factory, actor_factory
 from ._interrupt import interrupts
 from ._ref import ActorRef
@@ -241,17 +242,17 @@ class Application:
         for name in reversed(self._order):
             ref = self._refs.pop(name)
             ref.stop()
-            ref.wait_stopped(_remaining(deadline))
+            ref.wait_stopped(remaining(deadline))
         self._order.clear()
         if self._root is not None:
             self._root.stop()
-            self._root.wait_stopped(_remaining(deadline))
+            self._root.wait_stopped(remaining(deadline))
             self._root = None
         if self._status_server is not None:
-            self._status_server.close(_remaining(deadline))
+            self._status_server.close(remaining(deadline))
             self._status_server = None
         if self._own_system and self._system is not None:
-            self._system.shutdown(_remaining(deadline))  # no thread of ours outlives stop()
+            self._system.shutdown(remaining(deadline))  # no thread of ours outlives stop()
             self._system = None
 
     def request_stop(self) -> None:
@@ -369,10 +370,6 @@ def _needing(build: Factory, keys: tuple[object, ...]) -> Factory:
         return actor
 
     return make
-
-
-def _remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 def _context_of(root: ActorRef[Any]) -> ActorCell:

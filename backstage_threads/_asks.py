@@ -19,21 +19,16 @@ of this: its reply arrives as a message.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from ._clock import remaining
 from ._errors import DeadlockError
 
 if TYPE_CHECKING:
     from ._envelope import Ask, Reply
 
-__all__ = ["WaitForGraph", "remaining"]
-
-
-def remaining(deadline: float | None) -> float | None:
-    """Seconds left until ``deadline`` (a `time.monotonic` value), at least 0."""
-    return None if deadline is None else max(0.0, deadline - time.monotonic())
+__all__ = ["WaitForGraph"]
 
 
 T = TypeVar("T")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "MonotonicClock", "Timers"]
+__all__ = ["Clock", "MonotonicClock", "Timers", "remaining"]
 
 
 class Timers(Protocol):
@@ -57,3 +57,9 @@ class MonotonicClock:
 
     def attach(self, timers: Timers) -> bool:
         return False  # time moves by itself: the service's thread fires the timers
+
+
+def remaining(deadline: float | None) -> float | None:
+    """Seconds left until ``deadline`` (a `time.monotonic` value), at least 0;
+    None for no deadline."""
+    return None if deadline is None else max(0.0, deadline - time.monotonic())

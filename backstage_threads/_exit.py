@@ -61,6 +61,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
+from ._clock import remaining
 from ._errors import ActorFailedError, root_cause
 from ._interrupt import REPORT_AFTER, interrupts, say_still_stopping
 
@@ -172,10 +173,10 @@ def close_at_exit(system: Exiting) -> None:
             # No watcher thread (Python 3.12 starts none this late): report from here.
             system._begin_stop("actor system shut down at interpreter exit")
             stopped = system._wait_root_stopped(_shorter(REPORT_AFTER, deadline))
-            remaining = _remaining(deadline)
-            if not stopped and (remaining is None or remaining > 0):
-                say_still_stopping(what, system._waiting_for(), remaining)
-            system.shutdown(remaining)
+            left = remaining(deadline)
+            if not stopped and (left is None or left > 0):
+                say_still_stopping(what, system._waiting_for(), left)
+            system.shutdown(left)
     finally:
         interrupts.leave(entered)
 
@@ -194,12 +195,8 @@ def _close_forgotten() -> None:
 
 
 def _shorter(seconds: float, deadline: float | None) -> float:
-    remaining = _remaining(deadline)
-    return seconds if remaining is None else min(seconds, remaining)
-
-
-def _remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else max(0.0, deadline - time.monotonic())
+    left = remaining(deadline)
+    return seconds if left is None else min(seconds, left)
 
 
 def _register() -> None:

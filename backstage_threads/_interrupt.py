@@ -73,6 +73,7 @@ Constants:
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import os
 import select
@@ -84,6 +85,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
 
+from ._no_interrupt import in_window
+
 __all__ = ["EXIT_STATUS", "FORCE_WINDOW", "REPORT_AFTER", "interrupts", "say_still_stopping"]
 
 #: Exit status of a forced exit: 128 + SIGINT.
@@ -92,6 +95,10 @@ EXIT_STATUS = 130
 FORCE_WINDOW = 2.0
 #: Seconds a stop may take before the actors it still waits for are listed.
 REPORT_AFTER = 1.0
+#: Seconds after which a SIGINT that landed in a send's dispatch window (see
+#: _no_interrupt) is delivered again: a window lasts microseconds, and a person
+#: does not notice a millisecond.
+REDELIVER_AFTER = 0.001
 #: At most this many paths are listed in the "still waiting for" line.
 _MAX_LISTED = 8
 #: Seconds between the stop watcher's checks once it has reported (it is woken at
@@ -210,6 +217,15 @@ class _Guard:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if in_window(frame):
+            # Between taking an actor's flag and queueing it (see _no_interrupt):
+            # have it delivered again a moment later, after the send. Not a second
+            # press: nothing is counted until then. (Not from here: a signal
+            # raised in the handler is handled at the handler's own next
+            # bytecode check, inside the same window. A bare thread, not a
+            # `threading.Thread`, whose start waits on a Condition.)
+            _thread.start_new_thread(_deliver_later, (signum,))
+            return
         if self._stopping or self._recent():
             force_exit()
         if self._depth == 0:
@@ -218,6 +234,15 @@ class _Guard:
         else:
             self._last = time.monotonic()
         raise KeyboardInterrupt
+
+
+def _deliver_later(signum: int) -> None:
+    """Simulate ``signum`` arriving again after `REDELIVER_AFTER` (a helper thread)."""
+    time.sleep(REDELIVER_AFTER)
+    try:
+        _thread.interrupt_main(signal.Signals(signum))
+    except RuntimeError:
+        pass  # the interpreter is finalizing: the process is exiting anyway
 
 
 def force_exit(flush: bool = True) -> None:

@@ -51,21 +51,16 @@ import time
 from collections import deque
 from collections.abc import Callable
 from threading import Lock as _Lock  # (a module attribute read costs a type lookup)
-from typing import Any, Protocol
+from typing import Any
 
 from ._errors import ActorStoppedError, MailboxFullError, SendTimeoutError
 from ._local import TurnOwner, current
+from ._no_interrupt import send_window
 from ._overflow import Overflow
 from ._threads import sigint_held_back
-from ._waiting import ThreadWaiter, Waiter, WaiterQueue
+from ._waiting import MutedSender, ThreadWaiter, Waiter, WaiterQueue, unmute_all
 
 __all__ = ["DEFAULT_CAPACITY", "Mailbox"]
-
-
-class MutedSender(Protocol):
-    """An actor muted on this mailbox (a cell): the consumer resumes it."""
-
-    def _unmute(self) -> None: ...
 
 
 #: Default mailbox capacity. 1,024 messages is sixteen turns' worth at the
@@ -159,6 +154,7 @@ class Mailbox:
 
     # -- producer side -----------------------------------------------------------
 
+    @send_window
     def _post(self, message: object, timeout: float | None) -> None:
         """Enqueue under the mailbox's policy and schedule the actor."""
         if self._closed:
@@ -184,6 +180,7 @@ class Mailbox:
         if self._scheduled.acquire(False):
             self._dispatch(self)
 
+    @send_window
     def _post_nowait(self, message: object) -> None:
         """Like `_post`, but a full BLOCK mailbox raises instead of waiting."""
         if self._policy is _BLOCK and not self._closed:
@@ -305,6 +302,7 @@ class Mailbox:
                     "out of work first"
                 )
 
+    @send_window
     def _post_unless_full(self, message: object) -> bool:
         """Post without waiting; False if a BLOCK sender must join the line.
 
@@ -442,7 +440,7 @@ class Mailbox:
             self._admit_waiters(waiters)
         muted = self._muted
         if muted and not self._spill:
-            self._unmute_all(muted)
+            unmute_all(muted)
 
     def _admit_waiters(self, waiters: WaiterQueue) -> None:
         """Move waiting senders' messages into the queue, oldest first, while there is room.
@@ -466,15 +464,6 @@ class Mailbox:
         for waiter in admitted:
             waiter.release()
 
-    @staticmethod
-    def _unmute_all(muted: deque[MutedSender]) -> None:
-        while True:
-            try:
-                sender = muted.popleft()
-            except IndexError:
-                return
-            sender._unmute()
-
     def _take_all(self) -> list[object]:
         """Remove every queued and spilled message (for dead-lettering)."""
         taken: list[object] = []
@@ -491,7 +480,7 @@ class Mailbox:
         if self._waiters:
             self._waiters.release_all()
         if self._muted:
-            self._unmute_all(self._muted)
+            unmute_all(self._muted)
 
     def depth(self) -> int:
         """How many messages are waiting (queued plus spilled); a snapshot."""

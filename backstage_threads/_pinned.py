@@ -11,6 +11,7 @@ from typing import Protocol
 from ._dispatcher import Runnable
 from ._errors import ActorFailedError
 from ._local import current
+from ._no_interrupt import dispatcher
 from ._report import report_uncaught
 from ._threads import start_thread
 
@@ -50,6 +51,7 @@ class PinnedThread:
     def start(self) -> None:
         start_thread(self.thread)
 
+    @dispatcher
     def submit(self, cell: PinnedCell) -> None:
         self._queue.put(cell)
 

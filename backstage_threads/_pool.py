@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ._actor import Actor, Spawning
+from ._clock import remaining
 from ._errors import ActorStoppedError, AskTimeoutError
 from ._factory import actor_factory
 from ._local import current
@@ -203,7 +204,7 @@ class Pool:
         deadline = None if timeout is None else time.monotonic() + timeout
         routees = self._table.current or self._table.wait(timeout, self.path)
         routee = self._routing.choose(message, routees)
-        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        left = remaining(deadline)
         return routee.ask(message, timeout=left)
 
     def ask_future(self, message: object) -> Future[Any]:

@@ -16,11 +16,13 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from ._asks import WaitForGraph, remaining
+from ._asks import WaitForGraph
+from ._clock import remaining
 from ._envelope import Ask, LoopReply, Reply
 from ._errors import AskTimeoutError, DeadlockError
 from ._local import TurnOwner, current
 from ._mailbox import _END
+from ._no_interrupt import send_window
 from ._validate import check_timeout
 from ._waiting import AsyncWaiter
 
@@ -116,6 +118,7 @@ class ActorRef(Generic[M]):
         """
         return self._cell._status
 
+    @send_window
     def tell(self, message: M, *, timeout: float | None = None) -> None:
         """Send ``message`` without waiting for it to be processed.
 
@@ -238,7 +241,7 @@ class ActorRef(Generic[M]):
         # Under BLOCK with no room: join the line. Whoever makes room admits
         # the line in order and resolves our waiter's future (see Mailbox).
         waiter = AsyncWaiter(asyncio.get_running_loop(), item)
-        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+        wait = remaining(deadline)
         try:
             cell._join_line(waiter)
             await asyncio.wait_for(waiter.future, wait)

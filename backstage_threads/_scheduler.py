@@ -71,8 +71,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import TypeVar
 
+from ._clock import remaining
 from ._dispatcher import SAMPLE_EVERY, Runnable, WorkerStatistics
 from ._local import current
+from ._no_interrupt import dispatcher
 from ._spin import SPIN_SECONDS, yield_cpu
 from ._threads import join_thread, start_thread
 
@@ -206,6 +208,7 @@ class Scheduler:
         worker.thread = thread
         start_thread(thread)
 
+    @dispatcher
     def submit(self, cell: Runnable) -> None:
         """Queue ``cell`` for a turn; the caller holds its scheduled flag."""
         if self._stopping:
@@ -468,17 +471,14 @@ class Scheduler:
             for _ in self._workers:
                 self._wake_one()
             for thread in pending:
-                left = None if deadline is None else max(0.0, deadline - time.monotonic())
-                alive = join_thread(thread, left)
+                alive = join_thread(thread, remaining(deadline))
                 joined.add(thread)
                 if alive:
                     stuck.append(thread.name)
         with self._pool_lock:
             exiting = [t for t in self._exiting if t not in joined]
         for thread in exiting:  # retired spares on their way out
-            if join_thread(
-                thread, None if deadline is None else max(0.0, deadline - time.monotonic())
-            ):
+            if join_thread(thread, remaining(deadline)):
                 stuck.append(thread.name)
         return stuck
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from loguru import logger
 
+from ._clock import remaining
 from ._errors import ActorSystemClosedError
 from ._status_events import EventHub, StatusFeed, frame
 from ._status_http import REQUEST_TIMEOUT, StatusHandler, load_page
@@ -188,7 +189,7 @@ class StatusServer:
                 self._wake_write.send(b"x")
             except OSError:
                 pass
-        join_thread(self._accepter, _remaining(deadline))
+        join_thread(self._accepter, remaining(deadline))
         with self._lock:
             close_sockets = self._sockets_open and not self._accepter.is_alive()
             if close_sockets:
@@ -200,7 +201,7 @@ class StatusServer:
         # Give requests in flight a moment, then cut what is left.
         with self._lock:
             connections = dict(self._connections)
-        grace = 1.0 if deadline is None else min(1.0, _remaining(deadline) or 0.0)
+        grace = 1.0 if deadline is None else min(1.0, remaining(deadline) or 0.0)
         end = time.monotonic() + grace
         for thread in connections:
             join_thread(thread, max(0.0, end - time.monotonic()))
@@ -208,7 +209,7 @@ class StatusServer:
             if thread.is_alive():
                 _cut(sock)
         for thread in connections:
-            join_thread(thread, _remaining(deadline))
+            join_thread(thread, remaining(deadline))
         stuck = [t.name for t in (self._accepter, *connections) if t.is_alive()]
         if stuck:
             logger.bind(system=self.system.name).warning(
@@ -303,10 +304,6 @@ def _cut(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
-
-
-def _remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
 def _listen(host: str, port: int, allow_remote: bool) -> socket.socket:

@@ -14,7 +14,7 @@ from ._aio import LoopBridge
 from ._asks import WaitForGraph
 from ._cell import ActorCell
 from ._cell._lifecycle import Lifecycle
-from ._clock import Clock
+from ._clock import Clock, remaining
 from ._deadletters import DEFAULT_HISTORY, DeadLetters
 from ._dispatcher import Dispatcher, Runnable
 from ._errors import ActorFailedError, ActorSystemClosedError
@@ -303,16 +303,16 @@ class ActorSystem(Spawning):
         deadline = None if timeout is None else time.monotonic() + timeout
         self._shutdown_started = True
         self._begin_stop("actor system shut down")
-        stopped = self._wait_root_stopped(_remaining(deadline))
+        stopped = self._wait_root_stopped(remaining(deadline))
         unstopped = () if stopped else self._live_paths()
-        stuck = self._timers.shutdown(_remaining(deadline))
+        stuck = self._timers.shutdown(remaining(deadline))
         with self._lazy_guard:
             bridge = self._bridge
         if bridge is not None:
-            stuck += bridge.shutdown(_remaining(deadline))
-        stuck += self._scheduler.shutdown(_remaining(deadline))
+            stuck += bridge.shutdown(remaining(deadline))
+        stuck += self._scheduler.shutdown(remaining(deadline))
         for hook in self._shutdown_hooks.current:  # the status servers
-            stuck += cast("list[str]", hook.callback(_remaining(deadline)))
+            stuck += cast("list[str]", hook.callback(remaining(deadline)))
         with self._lock:
             pinned = list(self._pinned.values())
             self._pinned.clear()
@@ -321,7 +321,7 @@ class ActorSystem(Spawning):
         for thread in pinned:
             thread.close()
         for thread in (*pinned, *exiting):
-            if join_thread(thread.thread, _remaining(deadline)):
+            if join_thread(thread.thread, remaining(deadline)):
                 stuck.append(thread.thread.name)
         self._closed = True
         untrack(self)
@@ -457,7 +457,3 @@ class ActorSystem(Spawning):
 
     def _wait_root_stopped(self, timeout: float | None) -> bool:
         return self._root._wait_stopped(timeout)
-
-
-def _remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else max(0.0, deadline - time.monotonic())

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from ._safe_wait import acquire
 
-__all__ = ["AsyncWaiter", "ThreadWaiter", "Waiter", "WaiterQueue"]
+__all__ = ["AsyncWaiter", "MutedSender", "ThreadWaiter", "Waiter", "WaiterQueue", "unmute_all"]
 
 
 class Waiter(Protocol):
@@ -103,3 +103,19 @@ class WaiterQueue(deque[Waiter]):
                 released.append(self.popleft())
         for waiter in released:
             waiter.release()
+
+
+class MutedSender(Protocol):
+    """An actor muted on a mailbox (a cell): the mailbox's consumer resumes it."""
+
+    def _unmute(self) -> None: ...
+
+
+def unmute_all(muted: deque[MutedSender]) -> None:
+    """Resume every actor muted on a mailbox, oldest first (each exactly once)."""
+    while True:
+        try:
+            sender = muted.popleft()
+        except IndexError:
+            return
+        sender._unmute()

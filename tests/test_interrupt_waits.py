@@ -32,6 +32,7 @@ from support import WAIT, Echo, assert_clean_shutdown, spawn_full, spawn_held
 
 from backstage_threads import Actor, ActorSystem, Application, Overflow, spawn_pool
 from backstage_threads._envelope import Reply
+from backstage_threads._interrupt import interrupts
 from backstage_threads._safe_wait import Latch, Notifier, acquire
 from backstage_threads._threads import join_thread
 from backstage_threads._waiting import ThreadWaiter
@@ -452,3 +453,47 @@ def test_one_sigint_into_a_main_thread_blocked_in_a_wait_exits_130(
     assert "stopping actor system 'blocked-main' gracefully" in finished.stderr
     assert "interrupted" in finished.stdout.splitlines()
     assert "received blocked" not in finished.stdout  # withdrawn, not sent late
+
+
+def _sigint_on_entering(code: Any) -> Callable[[FrameType, str, Any], None]:
+    """A tracer that simulates a SIGINT arriving as ``code`` is entered (once)."""
+    fired: list[bool] = []
+
+    def tracer(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code is code and not fired:
+            fired.append(True)
+            _thread.interrupt_main()  # handled at the next check: the entry itself
+
+    return tracer
+
+
+@pytest.mark.parametrize("pinned", [False, True])
+def test_a_ctrl_c_as_tell_hands_the_actor_to_its_dispatcher_comes_after_the_send(
+    pinned: bool,
+) -> None:
+    # tell has taken the actor's flag and enters the dispatcher's submit when the
+    # SIGINT is handled. Raised there, it left the actor flagged but never
+    # queued: the message and every later one waited for ever (the ask below
+    # timed out). Now the handler has it delivered again after the send.
+    interrupts._last = None  # (an earlier test's Ctrl-C must not make this one a second press)
+    with ActorSystem("window", workers=1) as system:
+        ref = system.spawn(Echo, pinned=pinned)
+        assert ref.ask("warm", timeout=WAIT) == "warm"  # idle: the next tell dispatches
+        cell: Any = ref._cell
+        submit = cell._dispatch.__func__.__code__  # the pool's or the pinned thread's
+        sent = False
+        sys.settrace(_sigint_on_entering(submit))  # type: ignore[arg-type]
+        try:
+            try:
+                ref.tell("hello")
+                sent = True
+            finally:
+                sys.settrace(None)
+            Latch().wait(WAIT)  # the Ctrl-C, delivered again, ends this wait
+        except KeyboardInterrupt:
+            pass
+        else:
+            pytest.fail("the Ctrl-C was lost")
+        assert sent, "the Ctrl-C cut the send in two"
+        assert ref.ask("after", timeout=WAIT) == "after"  # the actor was queued and runs
+    interrupts._last = None  # handled: the next test's Ctrl-C is a first press too

@@ -117,7 +117,8 @@ CORE = {
     "_mailbox", "_waiting", "_envelope", "_scheduler", "_dispatcher", "_pinned",
     "_timers", "_local", "_spin", "_ref", "_asks", "_aio", "_errors", "_overflow",
     "_status", "_clock", "_log", "_validate", "_report", "_subscription",
-    "_interrupt", "_threads", "_safe_wait", "_exports", "_version",
+    "_interrupt", "_threads", "_safe_wait", "_exports", "_version", "_no_interrupt",
+    "_counter",
 }  # fmt: skip
 
 

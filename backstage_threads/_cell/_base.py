@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from .._actor import ActorSystemLike
 from .._errors import ActorSystemClosedError, MailboxFullError
 from .._mailbox import Mailbox
+from .._no_interrupt import send_window
 from .._overflow import Overflow
 from ._states import STOPPED
 
@@ -135,6 +136,7 @@ class CellBase(Mailbox):
     def _dead_letter(self, message: object, reason: str) -> None:
         self._system.dead_letters.record(self._ref, message, reason)
 
+    @send_window
     def _deliver(self, message: object) -> None:
         """Post ``message`` from any thread, never waiting for room (a `Response`).
 

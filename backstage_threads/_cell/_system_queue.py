@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._no_interrupt import send_window
 from ._base import CellBase
 from ._states import RESTART, RESUME, STOP, SUSPEND, UNWATCH, WATCH
 
@@ -24,6 +25,7 @@ class SystemQueue(CellBase):
 
     _sys: list[tuple[int, Any]] | None
 
+    @send_window
     def _post_system(self, message: tuple[int, Any]) -> None:
         sysq = self._sys
         if sysq is None:

@@ -26,6 +26,7 @@ from .._actor import Actor, ActorContext, SpawnSpec
 from .._envelope import Ask, fail_ask, settle_error, settle_result
 from .._errors import ActorStoppedError, ActorSystemClosedError
 from .._factory import Factory, actor_factory
+from .._no_interrupt import dispatcher, send_window
 from .._overflow import Overflow
 from .._ref import ActorRef
 from .._request import Adapted
@@ -307,6 +308,7 @@ class ActorCell(AsyncHandoff, ActorContext):
         self._processed += count
         return count
 
+    @dispatcher
     def _run_stopped(self) -> None:
         """The dispatcher of a stopped actor: dead-letter late messages inline.
 
@@ -315,12 +317,16 @@ class ActorCell(AsyncHandoff, ActorContext):
         the write) and no pool or pinned thread is needed after the stop.
         """
         while True:
-            while self._sys:
-                kind, payload = self._sys.pop(0)  # (never None once truthy)
-                if kind == WATCH:  # other lifecycle messages mean nothing now
-                    self._notify_watcher(payload)
-            self._drain(self._stop_reason)
-            self._scheduled.release()
+            try:
+                while self._sys:
+                    kind, payload = self._sys.pop(0)  # (never None once truthy)
+                    if kind == WATCH:  # other lifecycle messages mean nothing now
+                        self._notify_watcher(payload)
+                self._drain(self._stop_reason)
+            finally:
+                # Even when a Ctrl-C cut the drain short (a dead-letter subscriber
+                # runs here): the next sender then drains the rest.
+                self._scheduled.release()
             if not self._has_work() or not self._scheduled.acquire(False):
                 return
 
@@ -354,6 +360,7 @@ class ActorCell(AsyncHandoff, ActorContext):
         cell = self._child(name)
         return cell._ref if cell is not None else None
 
+    @send_window
     def _spawn(self, spec: SpawnSpec) -> ActorRef[Any]:
         """Create, register and schedule a child (its options already checked)."""
         build = actor_factory(spec.factory, spec.args, spec.kwargs)

@@ -76,6 +76,7 @@ from typing import Any
 
 import ray
 
+from .._clock import remaining
 from .._errors import ActorStoppedError, AskTimeoutError, MailboxFullError, SendTimeoutError
 from .._status import ServiceStatus, StatusNode
 from .._timers import TimerService
@@ -227,7 +228,7 @@ class Host(Turns, Family):
 
     def _reply(self, reply: Future[Any], deadline: float | None, timeout: float | None) -> Any:
         """Wait for an admitted ask's reply until ``deadline``; then drop it."""
-        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        left = remaining(deadline)
         try:
             return reply.result(left)
         except TimeoutError:

@@ -29,6 +29,7 @@ from loguru import logger
 from ray.exceptions import GetTimeoutError, RayActorError
 
 from .._actor import Root
+from .._clock import remaining
 from .._deadletters import DEFAULT_HISTORY, DeadLetters
 from .._errors import root_cause
 from .._overflow import Overflow
@@ -156,7 +157,7 @@ class RaySystem(SystemView):
         stopped = True
         try:
             self._guardian.control.remote(Stop("actor system shut down"))
-            left = _left(deadline)
+            left = remaining(deadline)
             reason = ray.get(self._guardian.until_stopped.remote(left), timeout=_graced(left))
             stopped = reason is not None
         except GetTimeoutError:
@@ -164,7 +165,7 @@ class RaySystem(SystemView):
         except RayActorError:
             pass  # the guardian is gone already
         self._stopping.set()
-        self._gatherer.join(_left(deadline))
+        self._gatherer.join(remaining(deadline))
         ray.kill(self._guardian, no_restart=True)
         self._terminated.set()
         alive = (self._gatherer.name,) if self._gatherer.is_alive() else ()
@@ -227,7 +228,3 @@ class _PathRef(RayActorRef[Any]):
 def _graced(timeout: float | None) -> float | None:
     """How long to wait for an answer the guardian gives within ``timeout``."""
     return None if timeout is None else timeout + CALL_GRACE
-
-
-def _left(deadline: float | None) -> float | None:
-    return None if deadline is None else max(0.0, deadline - time.monotonic())

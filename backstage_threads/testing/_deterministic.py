@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from .._dispatcher import Runnable, WorkerStatistics
 from .._local import current
+from .._no_interrupt import dispatcher
 from .._scheduler import DEFAULT_BUDGET
 
 __all__ = ["DeterministicScheduler", "SchedulerStalledError"]
@@ -65,6 +66,7 @@ class DeterministicScheduler:
         if threading.get_ident() == self._owner:
             current.driver = self.run_until
 
+    @dispatcher
     def submit(self, cell: Runnable) -> None:
         with self._lock:
             self._ready.append(cell)
