@@ -217,14 +217,10 @@ class _Guard:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if in_window(frame):
+        if in_window(frame) and _redeliver(signum):
             # Between taking an actor's flag and queueing it (see _no_interrupt):
-            # have it delivered again a moment later, after the send. Not a second
-            # press: nothing is counted until then. (Not from here: a signal
-            # raised in the handler is handled at the handler's own next
-            # bytecode check, inside the same window. A bare thread, not a
-            # `threading.Thread`, whose start waits on a Condition.)
-            _thread.start_new_thread(_deliver_later, (signum,))
+            # delivered again a moment later, after the send. Not a second press:
+            # nothing is counted until then.
             return
         if self._stopping or self._recent():
             force_exit()
@@ -234,6 +230,21 @@ class _Guard:
         else:
             self._last = time.monotonic()
         raise KeyboardInterrupt
+
+
+def _redeliver(signum: int) -> bool:
+    """Have ``signum`` delivered again after `REDELIVER_AFTER`; False if no thread
+    could be started for it (then the caller handles the signal now).
+
+    Not raised from the handler itself: a signal raised there is handled at the
+    handler's own next bytecode check, inside the same window. A bare thread,
+    not a `threading.Thread`, whose start waits on a Condition.
+    """
+    try:
+        _thread.start_new_thread(_deliver_later, (signum,))
+    except RuntimeError:
+        return False
+    return True
 
 
 def _deliver_later(signum: int) -> None:
