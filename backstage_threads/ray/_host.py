@@ -317,9 +317,10 @@ class Host(Turns, Family):
         """Once stopped, wait until no call is still answering (then the parent
         may kill this host without cutting a reply off).
 
-        In the watch group, behind every long-poll that came before it: Ray
-        runs a group's queued calls in arrival order, so the polls that waited
-        in Ray's queue for a thread have all had their answer by then.
+        In the watch group, behind every long-poll that came before it from
+        the same caller (the parent): Ray orders a group's queued calls per
+        caller only, so another process's poll still queued for a thread may
+        find the host killed (`RayActorRef.wait_stopped` reads that as stopped).
         """
         if self.stop_reason is None:
             return False
