@@ -352,9 +352,7 @@ class ActorCell(AsyncHandoff, ActorContext):
         return self._parent._ref if self._parent is not None else None
 
     def _child_refs(self) -> tuple[ActorRef[Any], ...]:
-        with self._guard:
-            cells = tuple(self._children.values()) if self._children else ()
-        return tuple(cell._ref for cell in cells)
+        return tuple(cell._ref for cell in self._child_cells())
 
     def _child_ref(self, name: str) -> ActorRef[Any] | None:
         cell = self._child(name)
