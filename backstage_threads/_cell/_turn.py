@@ -139,19 +139,40 @@ class ActorCell(AsyncHandoff, ActorContext):
         (by resubmitting) or releases it before returning.
         """
         if self._plain and not self._sys:
-            # The short turn of a plain running actor (see CellBase._plain): only
-            # messages, and the end of a turn that nothing unusual happened in.
+            # The short turn of a plain running actor (see CellBase._plain): its
+            # first message inline, so that a one-message turn (every hop of a
+            # ping-pong) makes no call but `receive`; `_process` for any more;
+            # then the end of a turn in which nothing unusual happened.
+            queue = self._queue
+            processed = 0
             try:
-                processed = self._process(budget)
+                if queue:
+                    try:
+                        item = queue.popleft()
+                    except IndexError:
+                        pass  # a DROP_OLDEST sender evicted it meanwhile
+                    else:
+                        processed = 1
+                        self._processed += 1  # (metrics: see _process)
+                        if type(item) in _ENVELOPES:
+                            self._receive_envelope(item, self._actor.receive)  # type: ignore[union-attr]
+                        else:
+                            try:
+                                self._actor.receive(item)  # type: ignore[union-attr]
+                            except BaseException as exc:  # noqa: BLE001 - reported to the supervisor
+                                self._fail(self._as_exception(exc, "receive"), item, "receive")
+                # More work, and still plain (not failed, muted or given a
+                # receive timeout by that message, no system message since).
+                if (queue or self._spill) and processed < budget and self._plain and not self._sys:
+                    processed += self._process(budget - processed)
             except BaseException as exc:  # noqa: BLE001 - a runtime bug must not kill the worker
                 self._crashed(exc)
-                processed = 0
             if not self._plain:  # it failed, was muted or set a receive timeout
                 return self._end_turn(processed)
             if (self._waiters or self._muted) and not self._sys:
                 self._room_made()
             self._scheduled.release()
-            if (self._queue or self._sys or self._spill) and (
+            if (queue or self._sys or self._spill) and (
                 self._has_work() and self._scheduled.acquire(False)
             ):
                 self._dispatch(self)
@@ -275,26 +296,8 @@ class ActorCell(AsyncHandoff, ActorContext):
             # One type test for both envelopes (an ask, a context.ask outcome);
             # a plain message pays one set lookup.
             if type(item) in _ENVELOPES:
-                if type(item) is Ask:
-                    ask: Ask = item
-                    try:
-                        result = receive(ask.message)
-                    except BaseException as exc:  # noqa: BLE001 - reported to the supervisor
-                        # Tell the supervisor first: once the asker sees the error,
-                        # the failure is already queued for the parent.
-                        error = self._as_exception(exc, "receive")
-                        self._fail(error, ask.message, "receive")
-                        settle_error(ask.reply, error)
-                        break
-                    settle_result(ask.reply, result)
-                else:
-                    adapted: Adapted = item  # type: ignore[assignment]
-                    try:  # adapted in this turn
-                        item = adapted.open()
-                        receive(item)
-                    except BaseException as exc:  # noqa: BLE001 - reported to the supervisor
-                        self._fail(self._as_exception(exc, "receive"), item, "receive")
-                        break
+                if not self._receive_envelope(item, receive):
+                    break
             else:
                 try:
                     receive(item)
@@ -307,6 +310,33 @@ class ActorCell(AsyncHandoff, ActorContext):
         # Metrics: one increment per turn, by the only thread running it (see _metrics.py).
         self._processed += count
         return count
+
+    def _receive_envelope(self, item: object, receive: Callable[[Any], Any]) -> bool:
+        """Open an ask or a ``context.ask`` outcome for ``receive``; False if it failed.
+
+        An ask is settled with what ``receive`` returned or raised; a failure is
+        reported to the supervisor first (once the asker sees the error, the
+        failure is already queued for the parent), and the turn must then end.
+        """
+        if type(item) is Ask:
+            ask: Ask = item
+            try:
+                result = receive(ask.message)
+            except BaseException as exc:  # noqa: BLE001 - reported to the supervisor
+                error = self._as_exception(exc, "receive")
+                self._fail(error, ask.message, "receive")
+                settle_error(ask.reply, error)
+                return False
+            settle_result(ask.reply, result)
+            return True
+        adapted: Adapted = item  # type: ignore[assignment]
+        try:  # adapted in this turn
+            item = adapted.open()
+            receive(item)
+        except BaseException as exc:  # noqa: BLE001 - reported to the supervisor
+            self._fail(self._as_exception(exc, "receive"), item, "receive")
+            return False
+        return True
 
     @dispatcher
     def _run_stopped(self) -> None:
