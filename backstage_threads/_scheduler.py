@@ -64,7 +64,6 @@ Constants (measured on a 2-core x86-64 VM, CPython 3.11 and 3.13t; see
 from __future__ import annotations
 
 import os
-import random
 import threading
 import time
 from collections import deque
@@ -77,6 +76,7 @@ from ._local import current
 from ._no_interrupt import dispatcher
 from ._spin import SPIN_SECONDS, yield_cpu
 from ._threads import join_thread, start_thread
+from ._worker import Worker, WorkerLocal, steal
 
 __all__ = ["DEFAULT_BUDGET", "Scheduler", "WorkerStatistics"]
 
@@ -92,55 +92,14 @@ DEFAULT_BUDGET = 64
 INJECT_INTERVAL = 0.001
 # The clock is read after every turn that ran more than one message (it may have
 # been long) and after every 8th turn (a turn of one heavy message): a
-# one-message turn pays a bit test, and a clock read (40 ns) every 8 turns.
-_CLOCK_EVERY_MASK = 7
+# one-message turn pays a countdown, and a clock read (40 ns) every 8 turns.
+# A power of two that divides SAMPLE_EVERY (the sample is taken once a round).
+_CLOCK_EVERY = 8
 # At most this many spare workers at once (ForkJoinPool caps its compensation
 # threads at 256 too): a thousand turns blocked at once must not become a
 # thousand threads. Past it a blocked ask waits without a spare of its own;
 # the spares already running keep the pool's other turns going.
 MAX_SPARES = 256
-
-
-class _Worker:
-    """One worker thread's state.
-
-    The counters are written only by the worker's own thread (no shared hot
-    counter) and read, racily but harmlessly, by `Scheduler.statistics`.
-    """
-
-    __slots__ = (
-        "deaths",
-        "messages",
-        "name",
-        "parks",
-        "queue",
-        "spare",
-        "steals",
-        "thread",
-        "turns",
-        "wake",
-    )
-
-    def __init__(self, name: str, spare: bool = False) -> None:
-        self.name = name
-        self.spare = spare
-        self.deaths = 0
-        self.queue: deque[Runnable] = deque()
-        # Held while the worker is not parked; released once per wake-up. Every
-        # worker in the idle stack is released by exactly one waker.
-        self.wake = threading.Lock()
-        self.wake.acquire()
-        self.thread: threading.Thread | None = None
-        self.turns = 0
-        self.messages = 0
-        self.steals = 0
-        self.parks = 0
-
-
-class _WorkerLocal(threading.local):
-    """The worker a thread runs (None on any other thread), read on every submit."""
-
-    worker: _Worker | None = None
 
 
 class Scheduler:
@@ -166,11 +125,11 @@ class Scheduler:
         self._size = count
         # Copy-on-write: replaced (never mutated) under _pool_lock when a spare
         # starts or retires, so thieves and statistics iterate a stable tuple.
-        self._workers: tuple[_Worker, ...] = tuple(
-            _Worker(f"{name}-worker-{i}") for i in range(count)
+        self._workers: tuple[Worker, ...] = tuple(
+            Worker(f"{name}-worker-{i}") for i in range(count)
         )
         self._inject: deque[Runnable] = deque()
-        self._idle: deque[_Worker] = deque()
+        self._idle: deque[Worker] = deque()
         # Guards _workers (replacement), _blocked, _spares and _serial.
         self._pool_lock = threading.Lock()
         # Workers inside `blocking` and spares alive. Invariant: a spare parks
@@ -181,7 +140,7 @@ class Scheduler:
         # Read by every worker, written once by shutdown(); a stale read is
         # corrected by the wake-up that follows the write.
         self._stopping = False
-        self._tls = _WorkerLocal()
+        self._tls = WorkerLocal()
         self._on_crash = on_crash
         # Metrics: called with (cell, nanoseconds, messages) for one turn in
         # SAMPLE_EVERY per worker that ran messages (see _metrics.py).
@@ -202,7 +161,7 @@ class Scheduler:
         for worker in self._workers:
             self._start_thread(worker)
 
-    def _start_thread(self, worker: _Worker) -> None:
+    def _start_thread(self, worker: Worker) -> None:
         # daemon: a last resort behind the bounded shutdown, see _exit.py
         thread = threading.Thread(target=self._run, args=(worker,), name=worker.name, daemon=True)
         worker.thread = thread
@@ -214,9 +173,8 @@ class Scheduler:
         if self._stopping:
             cell._turn_after_shutdown()
             return
-        worker = self._tls.worker
-        if worker is not None:
-            queue = worker.queue
+        queue = self._tls.queue
+        if queue is not None:
             queue.append(cell)
             if len(queue) > 1 and self._idle:
                 self._wake_one()
@@ -245,7 +203,7 @@ class Scheduler:
             if start_spare:
                 self._spares += 1
                 self._serial += 1
-                spare = _Worker(f"{self._name}-spare-{self._serial}", spare=True)
+                spare = Worker(f"{self._name}-spare-{self._serial}", spare=True)
                 self._workers = (*self._workers, spare)
         if start_spare:
             self._start_thread(spare)
@@ -264,8 +222,17 @@ class Scheduler:
             return
         worker.wake.release()
 
-    def _run(self, worker: _Worker) -> None:
+    def _run(self, worker: Worker) -> None:
+        if not worker.deaths:
+            # A new worker's queue is made by its own thread: on free-threaded
+            # builds an object's reference count is cheap only for the thread
+            # that allocated it, and this one is touched on every turn. (Nothing
+            # has been appended to the old one: only its own thread appends; a
+            # thief that still sees it finds it empty. A replacement thread keeps
+            # the queue it takes over.)
+            worker.queue = deque()
         self._tls.worker = worker
+        self._tls.queue = worker.queue
         current.on_worker = True
         try:
             self._loop(worker)
@@ -275,17 +242,22 @@ class Scheduler:
             current.on_worker = False
             current.turn.cell = None
 
-    def _loop(self, worker: _Worker) -> None:
+    def _loop(self, worker: Worker) -> None:
         budget = self.budget
-        # Carried on from the counters of a thread this one replaces.
+        # Carried on from the counters of a thread this one replaces. `turns`
+        # counts whole rounds of _CLOCK_EVERY turns; `tick` how many turns are
+        # left in this round (so turns + _CLOCK_EVERY - tick have run). One
+        # countdown a turn stands for three tests of a turn counter: the clock
+        # read, the sample and the counter's own increment.
         turns = worker.turns
+        tick = _CLOCK_EVERY
         messages = worker.messages
         queue = worker.queue
         pop = queue.popleft
-        sample_mask = SAMPLE_EVERY - 1 if self._on_sample is not None else -1
+        # A timed turn is the first of every SAMPLE_EVERY // _CLOCK_EVERY rounds.
+        sample_mask = (SAMPLE_EVERY // _CLOCK_EVERY) - 1 if self._on_sample is not None else -1
         slot = current.turn  # (see Runnable: which cell this thread runs)
         clock = time.perf_counter
-        clock_mask = _CLOCK_EVERY_MASK  # (a local: read once per turn)
         # When the injection queue is next looked at first (see INJECT_INTERVAL).
         inject_due = clock() + INJECT_INTERVAL
         look_outside = False
@@ -303,8 +275,7 @@ class Scheduler:
                     # Out of work: publish before spinning, so statistics read right
                     # after the last reply are exact; clear the slot (see Runnable).
                     slot.cell = None
-                    worker.turns = turns
-                    worker.messages = messages
+                    worker.publish(turns + _CLOCK_EVERY - tick, messages)
                     found = self._spin(worker)
                     if found is None:
                         if not self._park(worker):
@@ -312,29 +283,37 @@ class Scheduler:
                         continue
                 cell = found
             slot.cell = cell
+            tick -= 1
             try:
-                if turns & sample_mask:
+                if tick:
                     processed = cell._run_turn(budget)
-                else:  # metrics: one turn in SAMPLE_EVERY is timed (see _metrics.py)
-                    processed = self._sampled_turn(cell, budget)
+                    messages += processed
+                    if processed < 2:
+                        continue  # a one-message turn, and not the round's last
+                else:
+                    # The last turn of a round: the clock is read after it.
+                    tick = _CLOCK_EVERY
+                    turns += _CLOCK_EVERY
+                    # Metrics: one turn in SAMPLE_EVERY is timed (see _metrics.py).
+                    processed = (
+                        cell._run_turn(budget)
+                        if (turns // _CLOCK_EVERY) & sample_mask
+                        else self._sampled_turn(cell, budget)
+                    )
+                    messages += processed
             except BaseException as exc:  # noqa: BLE001 - see _replace
                 slot.cell = None
-                worker.turns = turns
-                worker.messages = messages
+                worker.publish(turns + _CLOCK_EVERY - tick, messages)
                 self._replace(worker, cell, exc)
                 return
-            turns += 1
-            messages += processed
-            if processed > 1 or not turns & clock_mask:
-                # A turn that may have been long, or every 8th: time to look outside?
-                now = clock()
-                if now >= inject_due:
-                    look_outside = True
-                    inject_due = now + INJECT_INTERVAL
-                # Two writes to this worker's own object, not every turn (each
-                # costs about as much as a tenth of a ping-pong hop on 3.13t).
-                worker.turns = turns
-                worker.messages = messages
+            # A turn that may have been long, or a round's last: time to look outside?
+            now = clock()
+            if now >= inject_due:
+                look_outside = True
+                inject_due = now + INJECT_INTERVAL
+            # Not every turn: each write costs about as much as a tenth of a
+            # ping-pong hop on 3.13t.
+            worker.publish(turns + _CLOCK_EVERY - tick, messages)
 
     def _sampled_turn(self, cell: Runnable, budget: int) -> int:
         start = time.perf_counter_ns()
@@ -343,7 +322,7 @@ class Scheduler:
             self._on_sample(cell, time.perf_counter_ns() - start, processed)
         return processed
 
-    def _replace(self, worker: _Worker, cell: Runnable | None, error: BaseException) -> None:
+    def _replace(self, worker: Worker, cell: Runnable | None, error: BaseException) -> None:
         """This thread is dying of ``error``: report it and start a replacement.
 
         The replacement takes over the worker's queue and counters; ``cell``
@@ -355,7 +334,7 @@ class Scheduler:
         if self._on_crash is not None:
             self._on_crash(worker.name, cell, error)
 
-    def _spin(self, worker: _Worker) -> Runnable | None:
+    def _spin(self, worker: Worker) -> Runnable | None:
         """Look for work a little longer before parking (see the design note)."""
         deadline = time.perf_counter() + SPIN_SECONDS
         find = self._find_work
@@ -366,7 +345,7 @@ class Scheduler:
                 return cell
         return None
 
-    def _find_work(self, worker: _Worker, inject_first: bool) -> Runnable | None:
+    def _find_work(self, worker: Worker, inject_first: bool) -> Runnable | None:
         if inject_first:
             try:
                 return self._inject.popleft()
@@ -380,36 +359,12 @@ class Scheduler:
             return self._inject.popleft()
         except IndexError:
             pass
-        return self._steal(worker)
-
-    def _steal(self, thief: _Worker) -> Runnable | None:
-        workers = self._workers
-        count = len(workers)
-        start = random.randrange(count) if count > 1 else 0
-        for offset in range(count):
-            victim = workers[(start + offset) % count]
-            if victim is thief:
-                continue
-            take = (len(victim.queue) + 1) // 2
-            if not take:
-                continue
-            stolen: list[Runnable] = []
-            for _ in range(take):
-                try:
-                    stolen.append(victim.queue.pop())
-                except IndexError:
-                    break
-            if stolen:
-                thief.steals += 1
-                first = stolen.pop()  # the oldest of the batch runs first
-                thief.queue.extend(reversed(stolen))
-                return first
-        return None
+        return steal(worker, self._workers)
 
     def _has_work(self) -> bool:
         return bool(self._inject) or any(w.queue for w in self._workers)
 
-    def _retire(self, worker: _Worker, force: bool = False) -> bool:
+    def _retire(self, worker: Worker, force: bool = False) -> bool:
         """True if ``worker`` is a surplus spare (or any spare, when ``force``),
         now removed from the pool."""
         if not worker.spare:
@@ -431,7 +386,7 @@ class Scheduler:
         # we looked; a thief may only have taken from it since.
         return True
 
-    def _park(self, worker: _Worker) -> bool:
+    def _park(self, worker: Worker) -> bool:
         """Park until woken; return False when the thread should exit."""
         if self._stopping:
             self._retire(worker, force=True)

@@ -28,6 +28,7 @@ from backstage_threads import (
     ShutdownReport,
     _pinned,
     _scheduler,
+    _worker,
 )
 
 
@@ -273,7 +274,7 @@ def test_shutdown_joins_a_retired_spare_worker() -> None:
     # retires depends on timing, so the test retires one by hand.)
     scheduler = _scheduler.Scheduler(1, 64, "spares")
     scheduler.start()
-    spare = _scheduler._Worker("spares-spare-1", spare=True)
+    spare = _worker.Worker("spares-spare-1", spare=True)
     on_its_way_out = threading.Event()
     spare.thread = threading.Thread(target=on_its_way_out.wait, args=(0.2,), name=spare.name)
     spare.thread.start()

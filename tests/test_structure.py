@@ -115,7 +115,7 @@ def test_the_circle_finder_finds_a_circle() -> None:
 #: name an actor, a cell, a system, supervision, asyncio actors or the test kit.
 CORE = {
     "_mailbox", "_waiting", "_envelope", "_scheduler", "_dispatcher", "_pinned",
-    "_timers", "_local", "_spin", "_ref", "_asks", "_aio", "_errors", "_overflow",
+    "_timers", "_local", "_spin", "_worker", "_ref", "_asks", "_aio", "_errors", "_overflow",
     "_status", "_clock", "_log", "_validate", "_report", "_subscription",
     "_interrupt", "_threads", "_safe_wait", "_exports", "_version", "_no_interrupt",
     "_counter",

@@ -144,29 +144,30 @@ class ActorCell(AsyncHandoff, ActorContext):
             # ping-pong) makes no call but `receive`; `_process` for any more;
             # then the end of a turn in which nothing unusual happened.
             queue = self._queue
-            processed = 0
             try:
-                if queue:
-                    try:
-                        item = queue.popleft()
-                    except IndexError:
-                        pass  # a DROP_OLDEST sender evicted it meanwhile
+                try:
+                    item = queue.popleft()
+                except IndexError:
+                    # Nothing queued (rare: only spilled messages, or a
+                    # DROP_OLDEST sender evicted the one that scheduled us).
+                    processed = self._process(budget)
+                else:
+                    processed = 1
+                    self._processed += 1  # (metrics: see _process)
+                    if type(item) in _ENVELOPES:
+                        self._receive_envelope(item, self._actor.receive)  # type: ignore[union-attr]
                     else:
-                        processed = 1
-                        self._processed += 1  # (metrics: see _process)
-                        if type(item) in _ENVELOPES:
-                            self._receive_envelope(item, self._actor.receive)  # type: ignore[union-attr]
-                        else:
-                            try:
-                                self._actor.receive(item)  # type: ignore[union-attr]
-                            except BaseException as exc:  # noqa: BLE001 - reported to the supervisor
-                                self._fail(self._as_exception(exc, "receive"), item, "receive")
-                # More work, and still plain (not failed, muted or given a
-                # receive timeout by that message, no system message since).
-                if (queue or self._spill) and processed < budget and self._plain and not self._sys:
-                    processed += self._process(budget - processed)
+                        try:
+                            self._actor.receive(item)  # type: ignore[union-attr]
+                        except BaseException as exc:  # noqa: BLE001 - reported to the supervisor
+                            self._fail(self._as_exception(exc, "receive"), item, "receive")
+                    # More work, and still plain (not failed, muted or given a
+                    # receive timeout by that message, no system message since).
+                    if (queue or self._spill) and budget > 1 and self._plain and not self._sys:
+                        processed = self._process(budget, 1)
             except BaseException as exc:  # noqa: BLE001 - a runtime bug must not kill the worker
                 self._crashed(exc)
+                processed = 0
             if not self._plain:  # it failed, was muted or set a receive timeout
                 return self._end_turn(processed)
             if (self._waiters or self._muted) and not self._sys:
@@ -232,17 +233,21 @@ class ActorCell(AsyncHandoff, ActorContext):
             self._dispatch(self)
         return processed
 
-    def _process(self, budget: int) -> int:  # noqa: PLR0915 - one loop, no call a message
-        # The per-message hot path: keep it free of locks and allocations, and
-        # short (free-threaded 3.13 runs it unspecialised, about 25 ns a
-        # bytecode): a one-message turn, every hop of a ping-pong, runs about
-        # 80 bytecodes here.
+    def _process(self, budget: int, ran: int = 0) -> int:  # noqa: PLR0915 - one loop
+        """Run messages until the budget, the slice or the queue ends; return the count.
+
+        ``ran``: messages this turn already ran (the short turn's first one),
+        counted in the budget, the time slice and the result.
+        """
+        # The per-message hot path: keep it free of locks, allocations and calls
+        # but `receive` (free-threaded 3.13 runs it unspecialised, about 25 ns a
+        # bytecode). A one-message turn of a plain actor does not come here.
         actor = self._actor
         assert actor is not None
         receive = actor.receive
         queue = self._queue
         pop = queue.popleft
-        count = 0
+        count = ran  # (the short turn's first message, handled before this call)
         deadline = 0.0
         # The count at which the clock is next read (see TURN_SLICE), never
         # past the budget: one comparison a message bounds the turn both ways.
@@ -308,7 +313,7 @@ class ActorCell(AsyncHandoff, ActorContext):
             if self._sys or self._mute_target is not None:
                 break
         # Metrics: one increment per turn, by the only thread running it (see _metrics.py).
-        self._processed += count
+        self._processed += count - ran
         return count
 
     def _receive_envelope(self, item: object, receive: Callable[[Any], Any]) -> bool:

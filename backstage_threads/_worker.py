@@ -1,0 +1,99 @@
+"""One pool worker's state, the thread-local that names it, and stealing from it.
+
+A worker's run queue is a deque: its own thread appends and pops from the
+left; thieves pop from the right (each one atomic C call). Only its own
+thread appends to it, so a thief that takes half of it (tokio, Go) leaves the
+owner a consistent queue. See ``_scheduler`` for the pool around it.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import deque
+
+from ._dispatcher import Runnable
+
+__all__ = ["Worker", "WorkerLocal", "steal"]
+
+
+class Worker:
+    """One worker thread's state.
+
+    The counters are written only by the worker's own thread (no shared hot
+    counter) and read, racily but harmlessly, by `Scheduler.statistics`.
+    """
+
+    __slots__ = (
+        "deaths",
+        "messages",
+        "name",
+        "parks",
+        "queue",
+        "spare",
+        "steals",
+        "thread",
+        "turns",
+        "wake",
+    )
+
+    def __init__(self, name: str, spare: bool = False) -> None:
+        self.name = name
+        self.spare = spare
+        self.deaths = 0
+        # Replaced by the worker's own thread when it first starts (see
+        # Scheduler._run); a thief may see either, and finds this one empty.
+        self.queue: deque[Runnable] = deque()
+        # Held while the worker is not parked; released once per wake-up. Every
+        # worker in the idle stack is released by exactly one waker.
+        self.wake = threading.Lock()
+        self.wake.acquire()
+        self.thread: threading.Thread | None = None
+        self.turns = 0
+        self.messages = 0
+        self.steals = 0
+        self.parks = 0
+
+    def publish(self, turns: int, messages: int) -> None:
+        """Make the loop's running counts visible to `Scheduler.statistics`."""
+        self.turns = turns
+        self.messages = messages
+
+
+class WorkerLocal(threading.local):
+    """The worker a thread runs and its run queue (None on any other thread).
+
+    ``queue`` is read on every submit; it is the worker's own queue, kept here
+    so that a submit reads one attribute of this object and none of `Worker`.
+    """
+
+    worker: Worker | None = None
+    queue: deque[Runnable] | None = None
+
+
+def steal(thief: Worker, workers: tuple[Worker, ...]) -> Runnable | None:
+    """Move half of the first non-empty queue (from a random victim on) to ``thief``'s.
+
+    Returns the oldest stolen cell, to run at once; None if every queue was empty.
+    """
+    count = len(workers)
+    start = random.randrange(count) if count > 1 else 0
+    for offset in range(count):
+        victim = workers[(start + offset) % count]
+        if victim is thief:
+            continue
+        take = (len(victim.queue) + 1) // 2
+        if not take:
+            continue
+        stolen: list[Runnable] = []
+        for _ in range(take):
+            try:
+                stolen.append(victim.queue.pop())
+            except IndexError:
+                break
+        if stolen:
+            thief.steals += 1
+            first = stolen.pop()  # the oldest of the batch runs first
+            thief.queue.extend(reversed(stolen))
+            return first
+    return None
