@@ -154,8 +154,7 @@ class AsyncHandoff(Resourcing):
             return
         if error is None:
             return  # the batch settled every ask it ran
-        error = self._as_exception(error, "receive")
         is_ask = type(item) is Ask
-        self._fail(error, item.message if is_ask else item, "receive")
+        failure = self._receive_failed(error, item.message if is_ask else item)
         if is_ask:
-            settle_error(item.reply, error)
+            settle_error(item.reply, failure)

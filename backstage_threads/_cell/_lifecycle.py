@@ -429,6 +429,12 @@ class Lifecycle(Family):
         """The worker running this actor died outside its turn: fail it in the next."""
         self._post_system((CRASHED, error))
 
+    def _receive_failed(self, error: BaseException, message: object) -> Exception:
+        """``receive`` raised ``error`` for ``message``: fail to the supervisor; the failure."""
+        failure = self._as_exception(error, "receive")
+        self._fail(failure, message, "receive")
+        return failure
+
     def _as_exception(self, error: BaseException, hook: str) -> Exception:
         """``error`` itself, or a `BaseException` (SystemExit, KeyboardInterrupt...)
         wrapped so that the supervisor handles it like any failure."""

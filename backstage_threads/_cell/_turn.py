@@ -160,7 +160,7 @@ class ActorCell(AsyncHandoff, ActorContext):
                         try:
                             self._actor.receive(item)  # type: ignore[union-attr]
                         except BaseException as exc:  # noqa: BLE001 - reported to the supervisor
-                            self._fail(self._as_exception(exc, "receive"), item, "receive")
+                            self._receive_failed(exc, item)
                     # More work, and still plain (not failed, muted or given a
                     # receive timeout by that message, no system message since).
                     if (queue or self._spill) and budget > 1 and self._plain and not self._sys:
@@ -307,7 +307,7 @@ class ActorCell(AsyncHandoff, ActorContext):
                 try:
                     receive(item)
                 except BaseException as exc:  # noqa: BLE001 - reported to the supervisor
-                    self._fail(self._as_exception(exc, "receive"), item, "receive")
+                    self._receive_failed(exc, item)
                     break
             # Read the attribute, not a local: the list may be created mid-turn.
             if self._sys or self._mute_target is not None:
@@ -328,9 +328,7 @@ class ActorCell(AsyncHandoff, ActorContext):
             try:
                 result = receive(ask.message)
             except BaseException as exc:  # noqa: BLE001 - reported to the supervisor
-                error = self._as_exception(exc, "receive")
-                self._fail(error, ask.message, "receive")
-                settle_error(ask.reply, error)
+                settle_error(ask.reply, self._receive_failed(exc, ask.message))
                 return False
             settle_result(ask.reply, result)
             return True
@@ -339,7 +337,7 @@ class ActorCell(AsyncHandoff, ActorContext):
             item = adapted.open()
             receive(item)
         except BaseException as exc:  # noqa: BLE001 - reported to the supervisor
-            self._fail(self._as_exception(exc, "receive"), item, "receive")
+            self._receive_failed(exc, item)
             return False
         return True
 
