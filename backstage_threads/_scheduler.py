@@ -12,8 +12,7 @@ Design note:
     from the right; each pop is one atomic C call). Submissions from a worker go
     to its own queue; submissions from other threads go to a shared injection
     queue. A worker looks at the injection queue first once every
-    `INJECT_INTERVAL` seconds so local work cannot starve outside submissions,
-    and takes along enough of a backlog there to even the queues out. An
+    `INJECT_INTERVAL` seconds so local work cannot starve outside submissions. An
     idle worker steals half of a victim's queue (tokio, Go), starting from a
     random victim.
 
@@ -91,9 +90,6 @@ DEFAULT_BUDGET = 64
 #: a plain thread waiting 0.5 s. 1 ms is well under the light-actor latency we
 #: promise (5 ms at p99) and 50 ping-pong hops apart at the slowest.
 INJECT_INTERVAL = 0.001
-#: At most this many more cells move from the injection queue to a worker's own
-#: queue when it takes one (Go takes at most half its 256-slot local queue).
-INJECT_BATCH = 128
 # The clock is read after every turn that ran more than one message (it may have
 # been long) and after every 8th turn (a turn of one heavy message): a
 # one-message turn pays a countdown, and a clock read (40 ns) every 8 turns.
@@ -350,49 +346,20 @@ class Scheduler:
         return None
 
     def _find_work(self, worker: Worker, inject_first: bool) -> Runnable | None:
-        if inject_first and self._inject:
-            found = self._take_injected(worker)
-            if found is not None:
-                return found
+        if inject_first:
+            try:
+                return self._inject.popleft()
+            except IndexError:
+                pass
         try:
             return worker.queue.popleft()
         except IndexError:
             pass
-        found = self._take_injected(worker)
-        if found is not None:
-            return found
-        return steal(worker, self._workers)
-
-    def _take_injected(self, worker: Worker) -> Runnable | None:
-        """The oldest cell submitted from outside the pool, and maybe more of them.
-
-        The worker also moves to its own queue (where thieves can still take
-        them) as many as bring it to an even share of all queued cells, at
-        most `INJECT_BATCH` (Go's ``globrunqget`` takes a share the same way).
-        Taken one at a time, 8 actors of 1 ms messages queued from outside kept
-        a later message waiting 12-20 ms on 2 workers, each worker taking one
-        per turn; a share of the injection queue alone (half of it to the first
-        taker) left the queues 21 to 11 and progress unfair.
-        """
-        inject = self._inject
         try:
-            found = inject.popleft()
+            return self._inject.popleft()
         except IndexError:
-            return None
-        if inject:
-            workers = self._workers
-            queue = worker.queue
-            queued = len(inject) + sum(len(w.queue) for w in workers)
-            share = min(queued // len(workers) - len(queue), INJECT_BATCH)
-            if share > 0:
-                for _ in range(share):
-                    try:
-                        queue.append(inject.popleft())
-                    except IndexError:
-                        break
-                if self._idle:
-                    self._wake_one()  # (to steal from us)
-        return found
+            pass
+        return steal(worker, self._workers)
 
     def _has_work(self) -> bool:
         return bool(self._inject) or any(w.queue for w in self._workers)

@@ -15,7 +15,7 @@ import pytest
 from support import WAIT, Counter, Echo, Latch, assert_clean_shutdown
 
 import backstage_threads
-from backstage_threads import DEFAULT_BUDGET, Actor, ActorSystem, _scheduler
+from backstage_threads import DEFAULT_BUDGET, Actor, ActorSystem
 
 
 def test_statistics_count_every_processed_message() -> None:
@@ -273,33 +273,3 @@ def test_import_keeps_the_gil_disabled() -> None:
     )
     assert result.stdout.strip() == "False"
     assert sys._is_gil_enabled() is False
-
-
-class _Queued:
-    """A stand-in for a cell in the run queues (the queues never call it here)."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def __repr__(self) -> str:
-        return f"c{self.n}"
-
-
-def test_a_backlog_from_outside_is_split_evenly_between_the_workers() -> None:
-    # Taken one cell at a time, a backlog of long turns queued from outside the
-    # pool kept a message told after it waiting for a turn per cell ahead of it
-    # on each worker. A worker that takes one now takes an even share along;
-    # the next takes the rest, and the two queues come out even.
-    scheduler = _scheduler.Scheduler(2, DEFAULT_BUDGET, "split")  # (not started)
-    first, second = scheduler._workers
-    cells = [_Queued(n) for n in range(9)]
-    scheduler._inject.extend(cells)
-    assert scheduler._find_work(first, False) is cells[0]
-    assert list(first.queue) == cells[1:5]
-    assert scheduler._find_work(second, True) is cells[5]
-    assert list(second.queue) == cells[6:9]
-    assert not scheduler._inject
-    # A lone cell moves nothing along.
-    scheduler._inject.append(cells[0])
-    assert scheduler._find_work(second, True) is cells[0]
-    assert list(second.queue) == cells[6:9]
