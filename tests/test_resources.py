@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ from support import WAIT
 from backstage_threads import (
     Actor,
     ActorContext,
+    ActorRef,
     ActorSystem,
     Application,
     Directive,
@@ -115,9 +117,25 @@ class Dependent(Actor[Any]):
 
 def test_wait_then_start_order_and_messages_wait(system: ActorSystem) -> None:
     out: queue.Queue[Any] = queue.Queue()
+    waiting: set[str] = set()
+    all_waiting = threading.Event()
+    lock = threading.Lock()
+
+    def changed(ref: ActorRef[Any], old: ServiceStatus, new: ServiceStatus) -> None:
+        if new is ServiceStatus.INITIALIZING and ref.path.rsplit("/", 1)[-1].startswith("d"):
+            with lock:  # (called on both workers at once)
+                waiting.add(ref.path)
+                if len(waiting) == 20:
+                    all_waiting.set()
+
+    subscription = system.subscribe_status(changed)
     dependents = [system.spawn(Dependent, out, name=f"d{i}") for i in range(20)]
     for i, ref in enumerate(dependents):
         ref.tell(i)
+    # All 20 wait on the 2 workers (no start order across workers is promised,
+    # so the test waits for them rather than assume they started before echo).
+    assert all_waiting.wait(WAIT)
+    subscription.cancel()
     # Waiting holds no worker: another actor still answers on the 2 workers.
     echo = system.spawn(Probe, name="echo")
     assert echo.ask(("lookup", K), timeout=WAIT) is None
