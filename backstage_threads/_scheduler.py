@@ -14,7 +14,10 @@ Design note:
     queue. A worker looks at the injection queue first once every
     `INJECT_INTERVAL` seconds so local work cannot starve outside submissions. An
     idle worker steals half of a victim's queue (tokio, Go), starting from a
-    random victim.
+    random victim; one that looks outside and finds nothing evens its queue
+    out with the longest (see ``_worker``). While cells from outside wait
+    behind the one just found, it gets one message and the next is taken
+    (`NEW_TURN_BUDGET`, `NEW_TURN_BURST`).
 
     A worker that finds nothing parks on its own lock, after registering in the
     idle stack and re-checking every queue. A submitter pushes first and then
@@ -76,7 +79,7 @@ from ._local import current
 from ._no_interrupt import dispatcher
 from ._spin import SPIN_SECONDS, yield_cpu
 from ._threads import join_thread, start_thread
-from ._worker import Worker, WorkerLocal, steal
+from ._worker import Worker, WorkerLocal, find_work
 
 __all__ = ["DEFAULT_BUDGET", "Scheduler", "WorkerStatistics"]
 
@@ -90,6 +93,20 @@ DEFAULT_BUDGET = 64
 #: a plain thread waiting 0.5 s. 1 ms is well under the light-actor latency we
 #: promise (5 ms at p99) and 50 ping-pong hops apart at the slowest.
 INJECT_INTERVAL = 0.001
+#: The budget of a turn that cells told from outside the pool are waiting
+#: behind (found when the injection queue is looked at and is not empty after).
+#: With 8 actors flooded at once with 1 ms messages and a light actor told
+#: after them, full turns (about 3 ms each: a time slice and the message that
+#: ends it) kept the light actor's first message waiting 12-24 ms behind their
+#: first turns on 2 workers; one message each bounds it by about 4 messages'
+#: time. The order they were told in is kept (Go's batch from the global queue
+#: would let cells told later overtake them).
+NEW_TURN_BUDGET = 1
+#: While such a backlog lasts, a worker starts at most this many cells from
+#: outside in a row before a cell of its own queue has a (one-message) turn, so
+#: a flood from outside that never ends cannot starve the work already inside.
+#: 8 starts a burst of 16 (two workers) within 8 messages' time.
+NEW_TURN_BURST = 8
 # The clock is read after every turn that ran more than one message (it may have
 # been long) and after every 8th turn (a turn of one heavy message): a
 # one-message turn pays a countdown, and a clock read (40 ns) every 8 turns.
@@ -243,7 +260,7 @@ class Scheduler:
             current.turn.cell = None
 
     def _loop(self, worker: Worker) -> None:
-        budget = self.budget
+        full_budget = budget = self.budget
         # Carried on from the counters of a thread this one replaces. `turns`
         # counts whole rounds of _CLOCK_EVERY turns; `tick` how many turns are
         # left in this round (so turns + _CLOCK_EVERY - tick have run). One
@@ -269,19 +286,21 @@ class Scheduler:
                 except IndexError:
                     continue  # a thief took it
             else:
-                found = self._find_work(worker, look_outside)
-                look_outside = False
+                found = self._next_cell(worker, look_outside, turns + _CLOCK_EVERY - tick, messages)
                 if found is None:
-                    # Out of work: publish before spinning, so statistics read right
-                    # after the last reply are exact; clear the slot (see Runnable).
-                    slot.cell = None
-                    worker.publish(turns + _CLOCK_EVERY - tick, messages)
-                    found = self._spin(worker)
-                    if found is None:
-                        if not self._park(worker):
-                            return
-                        continue
+                    return  # the pool stopped
                 cell = found
+                look_outside = False
+                if worker.burst:
+                    # More cells told from outside wait behind this one (the
+                    # start of a flood, see NEW_TURN_BUDGET): it gets one
+                    # message, then the next of them is taken. (It becomes its
+                    # round's last turn so that the clock is read after it; the
+                    # count stays exact.)
+                    budget = NEW_TURN_BUDGET
+                    turns -= tick - 1
+                    tick = 1
+                    inject_due = 0.0
             slot.cell = cell
             tick -= 1
             try:
@@ -300,6 +319,7 @@ class Scheduler:
                         if (turns // _CLOCK_EVERY) & sample_mask
                         else self._sampled_turn(cell, budget)
                     )
+                    budget = full_budget  # (after a turn above that had one message)
                     messages += processed
             except BaseException as exc:  # noqa: BLE001 - see _replace
                 slot.cell = None
@@ -314,6 +334,34 @@ class Scheduler:
             # Not every turn: each write costs about as much as a tenth of a
             # ping-pong hop on 3.13t.
             worker.publish(turns + _CLOCK_EVERY - tick, messages)
+
+    def _next_cell(
+        self, worker: Worker, look_outside: bool, turns: int, messages: int
+    ) -> Runnable | None:
+        """The cell for the next turn when our own queue is empty or the clock
+        said to look outside; spins, then parks, while there is none (None once
+        the pool stops). Publishes the counts before spinning, so statistics read
+        right after the last reply are exact."""
+        # Outside first when the clock says so, unless this worker has just
+        # started NEW_TURN_BURST cells from outside in a row: then a cell of its
+        # own queue has a turn first.
+        outside_first = look_outside and worker.burst < NEW_TURN_BURST
+        if look_outside and not outside_first:
+            worker.burst = 0
+        while True:
+            found = self._find_work(worker, outside_first)
+            if found is None:
+                current.turn.cell = None  # (see Runnable)
+                worker.publish(turns, messages)
+                found = self._spin(worker)
+            if found is not None:
+                # Counts the cells started while more wait outside (the loop
+                # gives them NEW_TURN_BUDGET); 0 when none wait.
+                worker.burst = worker.burst + 1 if self._inject else 0
+                return found
+            if not self._park(worker):
+                return None
+            outside_first = False
 
     def _sampled_turn(self, cell: Runnable, budget: int) -> int:
         start = time.perf_counter_ns()
@@ -346,20 +394,7 @@ class Scheduler:
         return None
 
     def _find_work(self, worker: Worker, inject_first: bool) -> Runnable | None:
-        if inject_first:
-            try:
-                return self._inject.popleft()
-            except IndexError:
-                pass
-        try:
-            return worker.queue.popleft()
-        except IndexError:
-            pass
-        try:
-            return self._inject.popleft()
-        except IndexError:
-            pass
-        return steal(worker, self._workers)
+        return find_work(worker, self._workers, self._inject, inject_first)
 
     def _has_work(self) -> bool:
         return bool(self._inject) or any(w.queue for w in self._workers)

@@ -3,7 +3,12 @@
 A worker's run queue is a deque: its own thread appends and pops from the
 left; thieves pop from the right (each one atomic C call). Only its own
 thread appends to it, so a thief that takes half of it (tokio, Go) leaves the
-owner a consistent queue. See ``_scheduler`` for the pool around it.
+owner a consistent queue. A worker that is not idle evens its queue out with
+the longest one (`balance`) from time to time: stealing alone never moves work
+between two queues that both have some, so an uneven start (one worker
+descheduled while cells arrived) would otherwise last as long as the cells
+keep working, and give the cells on the longer queue fewer turns. See
+``_scheduler`` for the pool around it.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections import deque
 
 from ._dispatcher import Runnable
 
-__all__ = ["Worker", "WorkerLocal", "steal"]
+__all__ = ["Worker", "WorkerLocal", "balance", "find_work", "steal"]
 
 
 class Worker:
@@ -25,6 +30,7 @@ class Worker:
     """
 
     __slots__ = (
+        "burst",
         "deaths",
         "messages",
         "name",
@@ -53,6 +59,9 @@ class Worker:
         self.messages = 0
         self.steals = 0
         self.parks = 0
+        # Cells from outside started in a row (Scheduler's NEW_TURN_BURST);
+        # only its own thread reads or writes it.
+        self.burst = 0
 
     def publish(self, turns: int, messages: int) -> None:
         """Make the loop's running counts visible to `Scheduler.statistics`."""
@@ -97,3 +106,54 @@ def steal(thief: Worker, workers: tuple[Worker, ...]) -> Runnable | None:
             thief.queue.extend(reversed(stolen))
             return first
     return None
+
+
+def balance(worker: Worker, workers: tuple[Worker, ...]) -> int:
+    """Move cells from the tail of the longest other queue to ``worker``'s until
+    the two differ by at most one; returns how many moved.
+
+    The cells at a queue's tail are the ones that ran most recently, so they
+    join the tail of ours, behind the cells that have waited longer.
+    """
+    own = len(worker.queue)
+    longest: Worker | None = None
+    most = own + 1
+    for other in workers:
+        length = len(other.queue)
+        if length > most:
+            longest, most = other, length
+    if longest is None:
+        return 0
+    moved: list[Runnable] = []
+    for _ in range((most - own) // 2):
+        try:
+            moved.append(longest.queue.pop())
+        except IndexError:
+            break
+    worker.queue.extend(reversed(moved))
+    return len(moved)
+
+
+def find_work(
+    worker: Worker, workers: tuple[Worker, ...], inject: deque[Runnable], inject_first: bool
+) -> Runnable | None:
+    """The next cell for ``worker``: its own queue's, else the injection
+    queue's, else a stolen one; None if there is none.
+
+    ``inject_first`` (the pool's clock says so) looks at the injection queue
+    first, and when it is empty evens the queues out (see `balance`).
+    """
+    if inject_first:
+        try:
+            return inject.popleft()
+        except IndexError:
+            worker.steals += balance(worker, workers) > 0
+    try:
+        return worker.queue.popleft()
+    except IndexError:
+        pass
+    try:
+        return inject.popleft()
+    except IndexError:
+        pass
+    return steal(worker, workers)
