@@ -174,7 +174,9 @@ class ActorContext(Spawning, ResourceContext):
 
     if TYPE_CHECKING:
         # What the implementing cell provides (its runtime layers, ``_cell/``).
-        _ref: ActorRef[Any]
+        @property
+        def _ref(self) -> ActorRef[Any]: ...
+
         _name: str
         _path: str
         _status: ServiceStatus

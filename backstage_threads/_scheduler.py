@@ -25,6 +25,18 @@ Design note:
     work. Both steps are atomic deque operations, so at least one of the two
     sees the other: no lost wake-ups, and a parked worker burns no CPU.
 
+    The cell a turn wakes (a tell, a spawn or a system message to an idle
+    actor, from a worker) runs next on that worker (Go's
+    ``runnext``): a leaf's reply is summed by its parent at once, not after
+    every cell queued in the meantime has had a turn. It displaces the cell
+    woken before it to the back of the queue. Two actors that wake each other
+    run so until the clock next says to look outside (`INJECT_INTERVAL`): the
+    woken one then joins the back of the queue, and every cell queued there has
+    a turn before it (Go's ``runnext`` inherits the running time slice the same
+    way). Giving the queue one turn in 8 instead cost a ping-pong hop 2.6 %
+    more instructions on 3.13t (every other turn: 25 %). It is not stealable:
+    a turn that blocks (`blocking`) puts it back in the queue.
+
     A submission from a worker wakes an idle peer only when the local queue
     already holds other work, so a ping-pong between two actors stays on one
     hot thread instead of bouncing across cores on every hop.
@@ -48,20 +60,7 @@ Design note:
     it through ``on_crash``, counts a death, starts a replacement thread for
     its queue and exits.
 
-Constants (measured on a 2-core x86-64 VM, CPython 3.11 and 3.13t; see
-``python -m backstage_threads.bench``):
-    `DEFAULT_BUDGET` = 64 messages per turn: a turn costs about 1 us of fixed
-    overhead on 3.11 (0.36 us of it in the turn itself), which 64 messages
-    amortise to under 3% of peak throughput, while a light actor waiting behind a
-    flooded one waits at most one 64-message turn per busy worker.
-    `INJECT_INTERVAL` = 1 ms, read off the clock every 8 turns or after any
-    turn of more than one message; with the turn's own time slice
-    (`TURN_SLICE`, 2 ms) it bounds how long a message from outside the pool
-    waits behind busy workers.
-    `SPIN_SECONDS`: see ``_spin.py`` for the measurements. An idle pool spins
-    only once per burst of work, so idle CPU stays near zero.
-    `SAMPLE_EVERY` (``_dispatcher.py``): one turn in 256 per worker is timed
-    for the metrics' receive durations, the rest pay one AND and a branch.
+Constants: see ``_pool_tuning``.
 """
 
 from __future__ import annotations
@@ -77,46 +76,21 @@ from ._clock import remaining
 from ._dispatcher import SAMPLE_EVERY, Runnable, WorkerStatistics
 from ._local import current
 from ._no_interrupt import dispatcher
+from ._pool_tuning import (
+    CLOCK_EVERY,
+    DEFAULT_BUDGET,
+    INJECT_INTERVAL,
+    MAX_SPARES,
+    NEW_TURN_BUDGET,
+    NEW_TURN_BURST,
+)
 from ._spin import SPIN_SECONDS, yield_cpu
 from ._threads import join_thread, start_thread
-from ._worker import Worker, WorkerLocal, find_work
+from ._worker import RunQueue, Worker, WorkerLocal, find_work
 
 __all__ = ["DEFAULT_BUDGET", "Scheduler", "WorkerStatistics"]
 
 T = TypeVar("T")
-
-DEFAULT_BUDGET = 64
-#: A worker with work of its own looks at the injection queue first once this
-#: many seconds have passed since it last did (tokio aims its global-queue
-#: interval at a fixed time the same way). A count of turns (Go's 61) is no
-#: bound when turns are long: 61 turns of 1 ms messages kept a message told from
-#: a plain thread waiting 0.5 s. 1 ms is well under the light-actor latency we
-#: promise (5 ms at p99) and 50 ping-pong hops apart at the slowest.
-INJECT_INTERVAL = 0.001
-#: The budget of a turn that cells told from outside the pool are waiting
-#: behind (found when the injection queue is looked at and is not empty after).
-#: With 8 actors flooded at once with 1 ms messages and a light actor told
-#: after them, full turns (about 3 ms each: a time slice and the message that
-#: ends it) kept the light actor's first message waiting 12-24 ms behind their
-#: first turns on 2 workers; one message each bounds it by about 4 messages'
-#: time. The order they were told in is kept (Go's batch from the global queue
-#: would let cells told later overtake them).
-NEW_TURN_BUDGET = 1
-#: While such a backlog lasts, a worker starts at most this many cells from
-#: outside in a row before a cell of its own queue has a (one-message) turn, so
-#: a flood from outside that never ends cannot starve the work already inside.
-#: 8 starts a burst of 16 (two workers) within 8 messages' time.
-NEW_TURN_BURST = 8
-# The clock is read after every turn that ran more than one message (it may have
-# been long) and after every 8th turn (a turn of one heavy message): a
-# one-message turn pays a countdown, and a clock read (40 ns) every 8 turns.
-# A power of two that divides SAMPLE_EVERY (the sample is taken once a round).
-_CLOCK_EVERY = 8
-# At most this many spare workers at once (ForkJoinPool caps its compensation
-# threads at 256 too): a thousand turns blocked at once must not become a
-# thousand threads. Past it a blocked ask waits without a spare of its own;
-# the spares already running keep the pool's other turns going.
-MAX_SPARES = 256
 
 
 class Scheduler:
@@ -192,8 +166,15 @@ class Scheduler:
             return
         queue = self._tls.queue
         if queue is not None:
-            queue.append(cell)
-            if len(queue) > 1 and self._idle:
+            # The cell woken by the running turn runs next (see the design
+            # note); the one it displaces joins the back of the queue.
+            queued = queue.next
+            queue.next = cell
+            if queued is not None:
+                queue.append(queued)
+                if self._idle:
+                    self._wake_one()
+            elif queue and self._idle:
                 self._wake_one()
         else:
             self._inject.append(cell)
@@ -222,6 +203,13 @@ class Scheduler:
                 self._serial += 1
                 spare = Worker(f"{self._name}-spare-{self._serial}", spare=True)
                 self._workers = (*self._workers, spare)
+        # The cell this turn woke must not wait for the turn to end: it joins
+        # the queue, where the other workers can take it.
+        queue = worker.queue
+        woken = queue.next
+        if woken is not None:
+            queue.next = None
+            queue.append(woken)
         if start_spare:
             self._start_thread(spare)
         elif worker.queue or self._inject:
@@ -247,7 +235,7 @@ class Scheduler:
             # has been appended to the old one: only its own thread appends; a
             # thief that still sees it finds it empty. A replacement thread keeps
             # the queue it takes over.)
-            worker.queue = deque()
+            worker.queue = RunQueue()
         self._tls.worker = worker
         self._tls.queue = worker.queue
         current.on_worker = True
@@ -259,34 +247,45 @@ class Scheduler:
             current.on_worker = False
             current.turn.cell = None
 
-    def _loop(self, worker: Worker) -> None:
+    def _loop(self, worker: Worker) -> None:  # noqa: PLR0915 - the hot loop, kept inline
         full_budget = budget = self.budget
-        # Carried on from the counters of a thread this one replaces. `turns`
-        # counts whole rounds of _CLOCK_EVERY turns; `tick` how many turns are
-        # left in this round (so turns + _CLOCK_EVERY - tick have run). One
+        # Carried on from the counters (and the run-next cell) of a thread this
+        # one replaces. `turns`
+        # counts whole rounds of CLOCK_EVERY turns; `tick` how many turns are
+        # left in this round (so turns + CLOCK_EVERY - tick have run). One
         # countdown a turn stands for three tests of a turn counter: the clock
         # read, the sample and the counter's own increment.
         turns = worker.turns
-        tick = _CLOCK_EVERY
+        tick = CLOCK_EVERY
         messages = worker.messages
         queue = worker.queue
         pop = queue.popleft
-        # A timed turn is the first of every SAMPLE_EVERY // _CLOCK_EVERY rounds.
-        sample_mask = (SAMPLE_EVERY // _CLOCK_EVERY) - 1 if self._on_sample is not None else -1
+        # A timed turn is the first of every SAMPLE_EVERY // CLOCK_EVERY rounds.
+        sample_mask = (SAMPLE_EVERY // CLOCK_EVERY) - 1 if self._on_sample is not None else -1
         slot = current.turn  # (see Runnable: which cell this thread runs)
         clock = time.perf_counter
         # When the injection queue is next looked at first (see INJECT_INTERVAL).
         inject_due = clock() + INJECT_INTERVAL
         look_outside = False
         while True:
-            # The common case inline: our own queue, outside the injection turn.
-            if queue and not look_outside:
+            # The common case inline, outside the injection turn: the cell the
+            # last turn woke (it runs next, see the design note), else our own
+            # queue's.
+            nxt = queue.next
+            if nxt is not None and not look_outside:
+                queue.next = None
+                cell = nxt
+            elif nxt is None and queue and not look_outside:
                 try:
                     cell = pop()
                 except IndexError:
                     continue  # a thief took it
             else:
-                found = self._next_cell(worker, look_outside, turns + _CLOCK_EVERY - tick, messages)
+                if nxt is not None:  # it queues behind the others this time
+                    queue.next = None
+                    queue.append(nxt)
+                    continue
+                found = self._next_cell(worker, look_outside, turns + CLOCK_EVERY - tick, messages)
                 if found is None:
                     return  # the pool stopped
                 cell = found
@@ -311,19 +310,19 @@ class Scheduler:
                         continue  # a one-message turn, and not the round's last
                 else:
                     # The last turn of a round: the clock is read after it.
-                    tick = _CLOCK_EVERY
-                    turns += _CLOCK_EVERY
+                    tick = CLOCK_EVERY
+                    turns += CLOCK_EVERY
                     # Metrics: one turn in SAMPLE_EVERY is timed (see _metrics.py).
                     processed = (
                         cell._run_turn(budget)
-                        if (turns // _CLOCK_EVERY) & sample_mask
+                        if (turns // CLOCK_EVERY) & sample_mask
                         else self._sampled_turn(cell, budget)
                     )
                     budget = full_budget  # (after a turn above that had one message)
                     messages += processed
             except BaseException as exc:  # noqa: BLE001 - see _replace
                 slot.cell = None
-                worker.publish(turns + _CLOCK_EVERY - tick, messages)
+                worker.publish(turns + CLOCK_EVERY - tick, messages)
                 self._replace(worker, cell, exc)
                 return
             # A turn that may have been long, or a round's last: time to look outside?
@@ -333,7 +332,7 @@ class Scheduler:
                 inject_due = now + INJECT_INTERVAL
             # Not every turn: each write costs about as much as a tenth of a
             # ping-pong hop on 3.13t.
-            worker.publish(turns + _CLOCK_EVERY - tick, messages)
+            worker.publish(turns + CLOCK_EVERY - tick, messages)
 
     def _next_cell(
         self, worker: Worker, look_outside: bool, turns: int, messages: int

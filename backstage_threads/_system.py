@@ -44,6 +44,7 @@ from ._validate import check_positive_int, check_timeout
 __all__ = ["ActorSystem"]
 
 E = TypeVar("E", bound=BaseException)
+T = TypeVar("T")
 
 #: Default time `shutdown` gives actors to stop and threads to exit.
 DEFAULT_SHUTDOWN_TIMEOUT = 10.0
@@ -387,6 +388,9 @@ class ActorSystem(Spawning):
         self._metrics.stopped(cell, cell is self._root)
         if cell is self._root:
             self._terminated.set()
+
+    def _blocking(self, wait: Callable[[], T]) -> T:
+        return self._scheduler.blocking(wait)
 
     def _cell_failed(self, cell: object) -> None:
         self._metrics.failed(cell)

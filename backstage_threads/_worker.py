@@ -19,7 +19,24 @@ from collections import deque
 
 from ._dispatcher import Runnable
 
-__all__ = ["Worker", "WorkerLocal", "balance", "find_work", "steal"]
+__all__ = ["RunQueue", "Worker", "WorkerLocal", "balance", "find_work", "steal"]
+
+
+class RunQueue(deque[Runnable]):
+    """A worker's run queue, and the cell that runs before it (``next``).
+
+    ``next`` is the cell the running turn woke (see the Scheduler's design
+    note); only the worker's own thread reads or writes it. It lives on the
+    queue, which that thread allocated, rather than on `Worker`: on
+    free-threaded builds a reference count is cheap only for the thread that
+    allocated the object, and a submit reads it on every hop of a ping-pong.
+    """
+
+    __slots__ = ("next",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.next: Runnable | None = None
 
 
 class Worker:
@@ -49,7 +66,7 @@ class Worker:
         self.deaths = 0
         # Replaced by the worker's own thread when it first starts (see
         # Scheduler._run); a thief may see either, and finds this one empty.
-        self.queue: deque[Runnable] = deque()
+        self.queue = RunQueue()
         # Held while the worker is not parked; released once per wake-up. Every
         # worker in the idle stack is released by exactly one waker.
         self.wake = threading.Lock()
@@ -77,7 +94,7 @@ class WorkerLocal(threading.local):
     """
 
     worker: Worker | None = None
-    queue: deque[Runnable] | None = None
+    queue: RunQueue | None = None
 
 
 def steal(thief: Worker, workers: tuple[Worker, ...]) -> Runnable | None:

@@ -3,7 +3,9 @@
 Children are registered under the parent's own ``_guard``, which also guards
 the parent's STOPPING/STOPPED transitions (``_lifecycle``): a spawn either sees
 its parent stopping and fails, or its child is in the dict the stop reads.
-Only the parent's turn removes a child (when its termination arrives).
+A child removes itself, under the parent's guard, as it stops (and then tells
+the parent): a stopped child is never listed, and nothing of the parent's keeps
+it alive until the parent's next turn, which may be a whole queue away.
 """
 
 from __future__ import annotations
@@ -47,14 +49,21 @@ class Family(Watching):
                 self._child_uid += 1
                 name = f"${self._child_uid}"
             elif name in children and children[name]._state is not STOPPED:
-                # (A stopped child keeps its entry until the parent's turn removes
-                # it, but its name is free as soon as wait_stopped() returns.)
+                # (A stopped child leaves as it stops; until then, its name is
+                # taken. A name is free as soon as wait_stopped() returns.)
                 raise DuplicateNameError(
                     f"{self._path} already has a child named {name!r}; sibling names must be unique"
                 )
             cell = make(name)
             children[name] = cell
         return cell
+
+    def _forget_child(self, child: Self) -> None:
+        """Called by a stopped ``child`` itself, before it tells this cell so."""
+        with self._guard:
+            children = self._children
+            if children is not None and children.get(child._name) is child:
+                del children[child._name]
 
     def _child(self, name: str) -> Self | None:
         """The child named ``name``, if it is registered."""

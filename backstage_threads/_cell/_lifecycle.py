@@ -308,9 +308,8 @@ class Lifecycle(Family):
         self._finish_stop(self._actor is not None)
 
     def _child_terminated(self, child: Lifecycle) -> None:
+        # (The child has already left ``_children``: see `_finish_stop`.)
         with self._guard:
-            if self._children is not None and self._children.get(child._name) is child:
-                del self._children[child._name]
             done = not self._children
         if done and self._state is STOPPING:
             self._finish_stop(self._actor is not None)
@@ -334,12 +333,17 @@ class Lifecycle(Family):
         self._drain(self._stop_reason)
         parent = self._parent
         if parent is not None:
+            parent._forget_child(self)
             parent._post_system((CHILD_TERMINATED, self))
         if self._watchers:
             for watcher in self._watchers:
                 self._notify_watcher(watcher)
             self._watchers = None
         self._system._cell_stopped(self)
+        # Let go of what points back at this cell (see `_ref`): nothing runs
+        # the instance again, and `_ref` makes an equal ref from now on.
+        self._actor = None
+        self._own_ref = None
         if event is not None:
             event.set()
 
@@ -460,4 +464,6 @@ class Lifecycle(Family):
             event = self._stopped_event
             if event is None:
                 event = self._stopped_event = Latch()  # (not an Event: see _safe_wait)
-        return event.wait(timeout)
+        # From a turn, as a blocking ask does: the pool keeps its other cells
+        # (this actor's among them) running meanwhile.
+        return self._system._blocking(lambda: event.wait(timeout))

@@ -91,7 +91,7 @@ class ActorCell(AsyncHandoff, ActorContext):
         self._factory = factory
         self._dispatch = dispatch
         self._actor = None
-        self._ref = ActorRef(self)
+        self._own_ref = ActorRef(self)
         self._state = NEW
         self._plain = False  # (NEW: the first turn is a full one)
         # Created with the first system message (under the cell's guard):
