@@ -267,12 +267,14 @@ class Scheduler:
         # When the injection queue is next looked at first (see INJECT_INTERVAL).
         inject_due = clock() + INJECT_INTERVAL
         look_outside = False
+        cell: Runnable | None = None  # the last turn's
         while True:
             # The common case inline, outside the injection turn: the cell the
             # last turn woke (it runs next, see the design note), else our own
-            # queue's.
+            # queue's. A cell that resubmitted itself (work left after its
+            # budget or time slice) goes to the back instead, as it always has.
             nxt = queue.next
-            if nxt is not None and not look_outside:
+            if nxt is not None and nxt is not cell and not look_outside:
                 queue.next = None
                 cell = nxt
             elif nxt is None and queue and not look_outside:

@@ -2,7 +2,8 @@
 
 A cell that a worker's turn schedules (a tell, a spawn, a system message) takes
 the worker's next turn, ahead of its queue, until the clock says to look
-outside; a turn that blocks hands it to the other workers. A stopped child leaves its parent's
+outside; a cell that resubmits itself (work left after its budget) still goes
+to the back; a turn that blocks hands it to the other workers. A stopped child leaves its parent's
 children when it stops, not when the parent next has a turn, and lets go of its
 instance and ref, so that nothing is left for the cyclic garbage collector
 (with a skynet tree run breadth first, the stopped leaves waited for their
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 from support import WAIT
 
-from backstage_threads import Actor, ActorRef, ActorSystem
+from backstage_threads import DEFAULT_BUDGET, Actor, ActorRef, ActorSystem
 
 
 class Echo(Actor[Any]):
@@ -105,6 +106,63 @@ def test_two_actors_waking_each_other_leave_the_queue_every_other_turn() -> None
         assert done.wait(WAIT)
     assert seen == [0]
     assert len(hops) > 1
+
+
+class Counter(Actor[Any]):
+    def __init__(self, log: list[Any]) -> None:
+        self.log = log
+
+    def receive(self, message: Any) -> Any:
+        self.log.append(message)
+        return None
+
+
+class Witness(Actor[Any]):
+    """Notes how many messages the flooded actor had handled when it got its turn."""
+
+    def __init__(self, flooded: list[Any], saw: list[int], done: threading.Event) -> None:
+        self.flooded = flooded
+        self.saw = saw
+        self.done = done
+
+    def receive(self, message: Any) -> Any:
+        self.saw.append(len(self.flooded))
+        self.done.set()
+        return None
+
+
+class Flooder(Actor[Any]):
+    """In one turn: one message to the witness, then many to the counter (whose
+    cell then runs next, the witness's queued behind it)."""
+
+    def __init__(self, witness: ActorRef[Any], counter: ActorRef[Any]) -> None:
+        self.witness = witness
+        self.counter = counter
+
+    def receive(self, message: Any) -> Any:
+        self.witness.tell("look")
+        for i in range(20 * DEFAULT_BUDGET):
+            self.counter.tell(i)
+        return None
+
+
+def test_a_cell_with_work_left_after_its_turn_goes_behind_the_queue() -> None:
+    flooded: list[Any] = []
+    saw: list[int] = []
+    done = threading.Event()
+    with ActorSystem(workers=1, name="runnext-budget") as system:
+        counter = system.spawn(Counter, flooded)
+        witness = system.spawn(Witness, flooded, saw, done)
+        flooder = system.spawn(Flooder, witness, counter)
+        for ref in (counter, witness):
+            ref.ask(None, timeout=WAIT)
+        flooded.clear()
+        saw.clear()
+        done.clear()
+        flooder.tell("go")
+        assert done.wait(WAIT)
+    # One budget's turn at most, then the counter went behind the witness.
+    assert saw[0] <= DEFAULT_BUDGET, f"the witness waited for {saw[0]} of the counter's messages"
 
 
 class Parent(Actor[Any]):
