@@ -118,7 +118,7 @@ CORE = {
     "_timers", "_local", "_spin", "_worker", "_ref", "_asks", "_aio", "_errors", "_overflow",
     "_status", "_clock", "_log", "_validate", "_report", "_subscription",
     "_interrupt", "_threads", "_safe_wait", "_exports", "_version", "_no_interrupt",
-    "_counter",
+    "_counter", "_pool_tuning",
 }  # fmt: skip
 
 
