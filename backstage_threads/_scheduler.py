@@ -212,7 +212,7 @@ class Scheduler:
             queue.append(woken)
         if start_spare:
             self._start_thread(spare)
-        elif worker.queue or self._inject:
+        elif queue or self._inject:
             self._wake_one()
         try:
             return wait()
@@ -250,9 +250,8 @@ class Scheduler:
     def _loop(self, worker: Worker) -> None:  # noqa: PLR0915 - the hot loop, kept inline
         full_budget = budget = self.budget
         # Carried on from the counters (and the run-next cell) of a thread this
-        # one replaces. `turns`
-        # counts whole rounds of CLOCK_EVERY turns; `tick` how many turns are
-        # left in this round (so turns + CLOCK_EVERY - tick have run). One
+        # one replaces. `turns` counts whole rounds of CLOCK_EVERY turns; `tick`
+        # how many turns are left in this round (so turns + CLOCK_EVERY - tick have run). One
         # countdown a turn stands for three tests of a turn counter: the clock
         # read, the sample and the counter's own increment.
         turns = worker.turns

@@ -18,14 +18,9 @@ import weakref
 from typing import Any
 
 import pytest
-from support import WAIT
+from support import WAIT, Echo
 
 from backstage_threads import DEFAULT_BUDGET, Actor, ActorRef, ActorSystem
-
-
-class Echo(Actor[Any]):
-    def receive(self, message: Any) -> Any:
-        return message
 
 
 class AsksWhatItWoke(Actor[Any]):
@@ -86,7 +81,7 @@ class Bystander(Actor[Any]):
         return None
 
 
-def test_two_actors_waking_each_other_leave_the_queue_every_other_turn() -> None:
+def test_two_actors_waking_each_other_do_not_starve_the_queue() -> None:
     hops: list[int] = []
     seen: list[int] = []
     done = threading.Event()
@@ -108,7 +103,7 @@ def test_two_actors_waking_each_other_leave_the_queue_every_other_turn() -> None
     assert len(hops) > 1
 
 
-class Counter(Actor[Any]):
+class Appender(Actor[Any]):
     def __init__(self, log: list[Any]) -> None:
         self.log = log
 
@@ -151,7 +146,7 @@ def test_a_cell_with_work_left_after_its_turn_goes_behind_the_queue() -> None:
     saw: list[int] = []
     done = threading.Event()
     with ActorSystem(workers=1, name="runnext-budget") as system:
-        counter = system.spawn(Counter, flooded)
+        counter = system.spawn(Appender, flooded)
         witness = system.spawn(Witness, flooded, saw, done)
         flooder = system.spawn(Flooder, witness, counter)
         for ref in (counter, witness):

@@ -94,7 +94,7 @@ class Lifecycle(Family):
             if kind == STOP:
                 self._begin_stop(payload)
             elif kind == CHILD_TERMINATED:
-                self._child_terminated(payload)
+                self._child_terminated()
             elif kind == CHILD_FAILED:
                 self._child_failed(payload)
             elif kind == RESUME:
@@ -307,8 +307,9 @@ class Lifecycle(Family):
             self._system._report_stragglers(self._path, stragglers)
         self._finish_stop(self._actor is not None)
 
-    def _child_terminated(self, child: Lifecycle) -> None:
-        # (The child has already left ``_children``: see `_finish_stop`.)
+    def _child_terminated(self) -> None:
+        # (The child has already left ``_children``, see `_finish_stop`; the
+        # notice does not name it, so that it keeps nothing alive meanwhile.)
         with self._guard:
             done = not self._children
         if done and self._state is STOPPING:
@@ -334,7 +335,7 @@ class Lifecycle(Family):
         parent = self._parent
         if parent is not None:
             parent._forget_child(self)
-            parent._post_system((CHILD_TERMINATED, self))
+            parent._post_system((CHILD_TERMINATED, None))
         if self._watchers:
             for watcher in self._watchers:
                 self._notify_watcher(watcher)
